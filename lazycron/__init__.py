@@ -1,0 +1,26 @@
+"""lazycron: scheduled jobs for any web application, with no extra daemon.
+
+Declare jobs with :func:`job`, wrap your app in :class:`lazycron.wsgi.LazyCronMiddleware`
+or :class:`lazycron.asgi.LazyCronMiddleware` (or add ``lazycron.middleware`` under
+Django), and due jobs run after responses, on a short-lived thread, exactly once per
+tick across all processes that share a state directory.
+"""
+
+from .errors import ConfigurationError, JobDefinitionError, LazyCronError
+from .jobs import Job, Registry, default_registry, job
+from .scheduler import JobStatus, Scheduler
+
+__all__ = [
+    "ConfigurationError",
+    "Job",
+    "JobDefinitionError",
+    "JobStatus",
+    "LazyCronError",
+    "Registry",
+    "Scheduler",
+    "__version__",
+    "default_registry",
+    "job",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,65 @@
+"""ASGI middleware: check for due jobs once the final body message has been sent.
+
+A pure ASGI middleware (no framework): non-HTTP scopes such as ``lifespan`` and
+``websocket`` pass straight through, per-request state lives in a closure, and the check
+only starts a thread. It never awaits the job, because the server would wait for it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from .jobs import Registry
+from .scheduler import Scheduler
+
+__all__ = ["LazyCronMiddleware"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class LazyCronMiddleware:
+    """Wrap an ASGI application: ``app = LazyCronMiddleware(app, state_dir="var/cron")``.
+
+    Keyword arguments are those of :class:`lazycron.Scheduler`.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        state_dir: str | os.PathLike[str] | None = None,
+        check_interval: float = 30.0,
+        registry: Registry | None = None,
+        scheduler: Scheduler | None = None,
+        **options: Any,
+    ) -> None:
+        self.app = app
+        self.scheduler = scheduler or Scheduler(
+            registry, state_dir=state_dir, check_interval=check_interval, **options
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scheduler = self.scheduler
+        if scope["type"] != "http" or scheduler.monotonic() < scheduler.wake_at:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_then_check(message: Message) -> None:
+            await send(message)
+            if _is_final(message):
+                scheduler.check()
+
+        await self.app(scope, receive, send_then_check)
+
+
+def _is_final(message: Message) -> bool:
+    kind = message["type"]
+    if kind == "http.response.body":
+        return not message.get("more_body", False)
+    return bool(kind == "http.response.pathsend")

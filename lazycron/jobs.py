@@ -1,0 +1,201 @@
+"""Jobs, the registry that holds them, and the ``@job`` decorator.
+
+A job is declared in code and never stored: only its *state* (ticks and runs) lives in
+a backend. Everything about a declaration is validated when the decorator runs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from .errors import JobDefinitionError
+from .schedules import CronSchedule, Schedule, parse_interval, resolve_timezone
+
+__all__ = ["Job", "Registry", "default_registry", "job"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Job:
+    """One named function with a schedule, and the options that shape its runs.
+
+    :param name: unique name; also keys the job's state, so renaming a job starts it afresh.
+    :param func: a callable taking no arguments; ``async def`` functions are run with
+        ``asyncio.run`` on the job's own thread.
+    :param schedule: a :class:`CronSchedule` or :class:`IntervalSchedule`.
+    :param timezone: zone in which a cron expression is read; ``None`` means the
+        scheduler's default (UTC, or ``settings.TIME_ZONE`` under Django).
+    :param max_lateness: seconds; a tick found later than this is skipped (and logged)
+        instead of run late. ``None`` runs a late tick however late it is.
+    :param rerun_interrupted: when a run's process died mid-run, run that tick again at the
+        next check instead of waiting for the next tick.
+    :param expected_duration: seconds; a run still going after this is shown as
+        *overrunning* in ``status`` and logged once. Nothing is killed.
+    """
+
+    name: str
+    func: Callable[[], Any]
+    schedule: Schedule
+    timezone: ZoneInfo | None = None
+    max_lateness: float | None = None
+    rerun_interrupted: bool = False
+    expected_duration: float | None = None
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.func)
+
+    @property
+    def origin(self) -> str:
+        return f"{getattr(self.func, '__module__', '?')}.{getattr(self.func, '__qualname__', '?')}"
+
+
+class Registry:
+    """An ordered collection of jobs, keyed by name.
+
+    ``@lazycron.job`` fills :data:`default_registry`; applications that want their own
+    set of jobs create a ``Registry`` and pass ``registry=`` to the decorator and to the
+    middleware.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        # Bumped on every change so schedulers notice jobs declared after they started.
+        self.version = 0
+
+    def add(self, new: Job) -> None:
+        with self._lock:
+            existing = self._jobs.get(new.name)
+            # The same function declared again is a module being re-imported (Django's
+            # autoreloader, importlib.reload): replace it. Two functions, one name: error.
+            if existing is not None and existing.origin != new.origin:
+                raise JobDefinitionError(
+                    f"duplicate job name {new.name!r}: already declared by {existing.origin}, "
+                    f"declared again by {new.origin}; pass name='...' to tell them apart"
+                )
+            self._jobs[new.name] = new
+            self.version += 1
+
+    def remove(self, name: str) -> None:
+        with self._lock:
+            self._jobs.pop(name, None)
+            self.version += 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._jobs.clear()
+            self.version += 1
+
+    def get(self, name: str) -> Job:
+        try:
+            return self._jobs[name]
+        except KeyError:
+            known = ", ".join(sorted(self._jobs)) or "none"
+            raise KeyError(f"no job named {name!r} (known jobs: {known})") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._jobs
+
+    def __iter__(self) -> Iterator[Job]:
+        return iter(list(self._jobs.values()))
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+
+default_registry = Registry()
+
+
+def _seconds(option: str, value: object) -> float | None:
+    return None if value is None else parse_interval(value, option).seconds
+
+
+def job(
+    cron: str | None = None,
+    /,
+    *,
+    every: float | timedelta | str | None = None,
+    name: str | None = None,
+    timezone: str | ZoneInfo | None = None,
+    max_lateness: float | timedelta | str | None = None,
+    rerun_interrupted: bool = False,
+    expected_duration: float | timedelta | str | None = None,
+    registry: Registry | None = None,
+) -> Callable[[F], F]:
+    """Declare a scheduled job. Returns the function unchanged.
+
+    >>> @job("*/5 * * * *")            # every five minutes, on the cron grid
+    ... def purge(): ...
+    >>> @job(every="30s")              # every 30 seconds after the job was first seen
+    ... def ping(): ...
+
+    Exactly one of ``cron`` and ``every`` is required. See :class:`Job` for the options.
+    """
+    if callable(cron):
+        raise JobDefinitionError(
+            "@lazycron.job needs a schedule: write @lazycron.job('*/5 * * * *') or "
+            "@lazycron.job(every='5m'), not a bare @lazycron.job"
+        )
+
+    def decorator(func: F) -> F:
+        label = name or f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', '?')}"
+
+        def fail(problem: str) -> JobDefinitionError:
+            return JobDefinitionError(f"job {label!r}: {problem}")
+
+        if not callable(func):
+            raise fail(f"@lazycron.job decorates functions, not {type(func).__name__}")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise fail("name= must be a non-empty string")
+        if (cron is None) == (every is None):
+            raise fail("give exactly one schedule: a cron expression or every=")
+        try:
+            schedule: Schedule = (
+                CronSchedule.parse(cron) if cron is not None else parse_interval(every)
+            )
+            zone = resolve_timezone(timezone) if timezone is not None else None
+            if zone is not None and every is not None:
+                raise JobDefinitionError("timezone= only applies to cron expressions")
+            lateness = _seconds("max_lateness", max_lateness)
+            expected = _seconds("expected_duration", expected_duration)
+        except JobDefinitionError as exc:
+            raise fail(str(exc)) from None
+        if not isinstance(rerun_interrupted, bool):
+            raise fail("rerun_interrupted= must be True or False")
+        _check_takes_no_arguments(func, fail)
+
+        (registry if registry is not None else default_registry).add(
+            Job(
+                name=label,
+                func=func,
+                schedule=schedule,
+                timezone=zone,
+                max_lateness=lateness,
+                rerun_interrupted=rerun_interrupted,
+                expected_duration=expected,
+            )
+        )
+        return func
+
+    return decorator
+
+
+def _check_takes_no_arguments(
+    func: Callable[..., Any], fail: Callable[[str], JobDefinitionError]
+) -> None:
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):  # builtins without a signature: trust the caller
+        return
+    try:
+        signature.bind()
+    except TypeError:
+        raise fail(f"a job is called with no arguments, but {signature} requires some") from None
