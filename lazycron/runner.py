@@ -35,7 +35,7 @@ from ._log import ProblemLog, logger
 from .backend import Backend, StateUnreadableError
 from .clock import Clock
 from .jobs import Job
-from .state import JobState, Run, Trigger
+from .state import JobState, Outcome, Run, Trigger
 
 __all__ = ["AttemptResult", "Runner", "in_job_thread"]
 
@@ -255,7 +255,7 @@ class Runner:
             trigger=trigger,
         )
 
-    def _execute(self, job: Job, run: Run) -> tuple[str, str | None]:
+    def _execute(self, job: Job, run: Run) -> tuple[Outcome, str | None]:
         logger.debug("lazycron: running job %r for tick %s", job.name, _iso(run.tick))
         try:
             with (

@@ -216,7 +216,7 @@ class Scheduler:
         finally:
             self._dispatching.release()
 
-    def _dispatch(self, runs: list[Run] | None = None) -> list[threading.Thread]:
+    def _dispatch(self, runs: list[tuple[str, Run]] | None = None) -> list[threading.Thread]:
         names = self._pop_ready()
         retry_at = self.clock.time() + max(self.check_interval, MIN_RETRY)
         try:
@@ -264,7 +264,7 @@ class Scheduler:
         self._rearm()
         return started
 
-    def _spawn(self, job: Job, runs: list[Run] | None) -> threading.Thread:
+    def _spawn(self, job: Job, runs: list[tuple[str, Run]] | None) -> threading.Thread:
         with self._mutex:
             self._running.add(job.name)
         try:
@@ -275,16 +275,19 @@ class Scheduler:
                 self._plan(job.name, self.clock.time() + max(self.check_interval, MIN_RETRY))
             raise
         with self._mutex:
+            # Finished threads are pruned here rather than by themselves, so wait_idle()
+            # can still join a thread that is in its last few instructions.
+            self._threads = {t for t in self._threads if t.is_alive()}
             self._threads.add(thread)
         return thread
 
-    def _job_thread(self, job: Job, runs: list[Run] | None) -> None:
+    def _job_thread(self, job: Job, runs: list[tuple[str, Run]] | None) -> None:
         result = AttemptResult(Verdict.FAILED)
         try:
             with lazycron_thread():
                 result = self.runner.attempt(job)
             if runs is not None and result.ran is not None:
-                runs.append(result.ran)
+                runs.append((job.name, result.ran))
         except Exception:
             logger.exception("lazycron: unexpected error while attempting job %r", job.name)
         finally:
@@ -294,7 +297,6 @@ class Scheduler:
                 self.problems.clear(("overrun", job.name))
             with self._mutex:
                 self._running.discard(job.name)
-                self._threads.discard(threading.current_thread())
                 if job.name in self.registry:
                     self._plan(
                         job.name, max(due, retry_at) if result.verdict is Verdict.BUSY else due
@@ -319,7 +321,7 @@ class Scheduler:
 
     # -- synchronous entry points (the CLI, management commands, tests) --------------------
 
-    def tick(self, timeout: float | None = None) -> list[Run]:
+    def tick(self, timeout: float | None = None) -> list[tuple[str, Run]]:
         """Run whatever is due now, in this thread's process, and wait for it to finish.
 
         For sites that do have a system cron: ``* * * * * lazycron tick ...``. Returns the
@@ -332,7 +334,7 @@ class Scheduler:
                 self._registry_version = -1
                 self._planned.clear()
                 self._heap.clear()
-            runs: list[Run] = []
+            runs: list[tuple[str, Run]] = []
             threads = self._dispatch(runs)
         for thread in threads:
             thread.join(timeout)

@@ -13,7 +13,16 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["SCHEMA_VERSION", "JobState", "Run", "StateFormatError", "decode", "encode"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "JobState",
+    "Outcome",
+    "Run",
+    "StateFormatError",
+    "Trigger",
+    "decode",
+    "encode",
+]
 
 SCHEMA_VERSION = 1
 

@@ -1,0 +1,103 @@
+"""Shared fixtures: an injected clock, a private registry and state directory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import lazycron
+from lazycron import Registry, Scheduler
+
+
+class FakeClock:
+    """Wall and monotonic time that move only when a test says so."""
+
+    def __init__(self, start: datetime = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)) -> None:
+        self.now = start.timestamp()
+        self.mono = 1000.0
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        self.mono += seconds
+
+    def jump_wall(self, seconds: float) -> None:
+        """The wall clock steps (NTP, a resumed VM); monotonic time does not."""
+        self.now += seconds
+
+    def set(self, moment: datetime) -> None:
+        self.advance(moment.timestamp() - self.now)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def registry() -> Registry:
+    return Registry()
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    return tmp_path / "state"
+
+
+@pytest.fixture
+def make_scheduler(
+    registry: Registry, state_dir: Path, clock: FakeClock
+) -> Iterator[Callable[..., Scheduler]]:
+    made: list[Scheduler] = []
+
+    def make(**options: Any) -> Scheduler:
+        options.setdefault("state_dir", state_dir)
+        options.setdefault("clock", clock)
+        options.setdefault("check_interval", 0)
+        scheduler = Scheduler(registry, **options)
+        made.append(scheduler)
+        return scheduler
+
+    yield make
+    for scheduler in made:
+        assert scheduler.wait_idle(10), "a lazycron thread was still running after the test"
+
+
+@pytest.fixture
+def calls(registry: Registry) -> Callable[..., list[float]]:
+    """Declare a job that records the fake time of each of its runs."""
+
+    def declare(*args: Any, clock: FakeClock, **kwargs: Any) -> list[float]:
+        seen: list[float] = []
+        kwargs.setdefault("name", "job")
+
+        @lazycron.job(*args, registry=registry, **kwargs)
+        def record() -> None:
+            seen.append(clock.time())
+
+        return seen
+
+    return declare
+
+
+@pytest.fixture
+def lazycron_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.INFO, logger="lazycron")
+    return caplog
+
+
+def run_check(scheduler: Scheduler) -> None:
+    """What an adapter does after a response, then wait for the threads to finish."""
+    if scheduler.due():
+        scheduler.check()
+    assert scheduler.wait_idle(10)

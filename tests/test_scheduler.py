@@ -1,0 +1,561 @@
+"""Scheduling semantics with an injected clock: DESIGN.md section 2, point by point.
+
+No test here sleeps to let time pass: the clock is fake and ``run_check`` waits for
+lazycron's threads by joining them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import lazycron
+from lazycron import Registry, Scheduler
+from lazycron.backend import FileBackend
+from lazycron.state import JobState, Run
+
+from .conftest import FakeClock, run_check
+
+
+class CountingBackend(FileBackend):
+    """The file backend, counting what each operation costs in disk access."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.reads = 0
+        self.writes = 0
+
+    def read(self, job_name: str) -> JobState | None:
+        self.reads += 1
+        return super().read(job_name)
+
+    def write(self, job_name: str, state: JobState) -> None:
+        self.writes += 1
+        super().write(job_name, state)
+
+
+def history(scheduler: Scheduler, name: str = "job") -> list[Run]:
+    state = scheduler.runner.read(scheduler.registry.get(name))
+    assert state is not None
+    return state.history
+
+
+class TestFirstSight:
+    def test_interval_job_waits_one_full_interval(self, make_scheduler, clock, calls) -> None:
+        seen = calls(every=60, clock=clock)
+        scheduler = make_scheduler()
+        run_check(scheduler)
+        assert seen == []
+        clock.advance(59)
+        run_check(scheduler)
+        assert seen == []
+        clock.advance(1)
+        run_check(scheduler)
+        assert len(seen) == 1
+
+    def test_cron_job_waits_for_its_next_tick(self, make_scheduler, clock, calls) -> None:
+        clock.set(datetime(2026, 1, 5, 12, 4, 59, tzinfo=UTC))  # a tick was due 4m59s ago
+        seen = calls("*/5 * * * *", clock=clock)
+        scheduler = make_scheduler()
+        run_check(scheduler)
+        assert seen == []
+        clock.advance(1)  # 12:05:00
+        run_check(scheduler)
+        assert seen == [datetime(2026, 1, 5, 12, 5, tzinfo=UTC).timestamp()]
+
+    def test_a_new_process_does_not_reset_first_sight(self, make_scheduler, clock, calls) -> None:
+        seen = calls(every=60, clock=clock)
+        run_check(make_scheduler())
+        clock.advance(60)
+        run_check(make_scheduler())  # a second worker, started later: the tick is due
+        assert len(seen) == 1
+
+
+class TestTicks:
+    def test_exactly_one_run_per_tick_however_many_checks(
+        self, make_scheduler, clock, calls
+    ) -> None:
+        seen = calls(every=10, clock=clock)
+        workers = [make_scheduler() for _ in range(3)]
+        for _ in range(100):
+            for scheduler in workers:
+                run_check(scheduler)
+            clock.advance(1)
+        # first seen at t=0; ticks at 10, 20, ..., 90 (t ends at 100, checked up to 99)
+        assert len(seen) == 9
+
+    def test_ticks_come_from_the_last_tick_not_the_start_time(
+        self, make_scheduler, clock, calls
+    ) -> None:
+        seen = calls(every=60, clock=clock)
+        scheduler = make_scheduler()
+        start = clock.time()
+        run_check(scheduler)
+        clock.advance(60 + 17)  # the request that finds the tick comes 17 s late
+        run_check(scheduler)
+        clock.advance(60 - 17)  # the next tick is on the original grid
+        run_check(scheduler)
+        assert [t - start for t in seen] == [77, 120]
+        runs = history(scheduler)
+        assert [r.tick - start for r in runs] == [60, 120]
+        assert [r.lateness for r in runs] == [17, 0]
+
+    def test_missed_ticks_coalesce_into_one_run_and_are_logged(
+        self, make_scheduler, clock, calls, lazycron_log
+    ) -> None:
+        seen = calls("* * * * *", clock=clock)
+        scheduler = make_scheduler()
+        run_check(scheduler)
+        clock.advance(3600 + 30)  # an hour with no traffic
+        run_check(scheduler)
+        assert len(seen) == 1
+        run = history(scheduler)[-1]
+        assert run.tick == datetime(2026, 1, 5, 13, 0, tzinfo=UTC).timestamp()
+        assert run.skipped == 59
+        assert "missed 59 tick(s); running once" in lazycron_log.text
+
+    def test_max_lateness_skips_a_stale_tick_and_keeps_the_next(
+        self, make_scheduler, clock, calls, lazycron_log
+    ) -> None:
+        seen = calls(every=60, max_lateness=30, clock=clock)
+        scheduler = make_scheduler()
+        run_check(scheduler)
+        clock.advance(60 + 45)
+        run_check(scheduler)
+        assert seen == []
+        assert history(scheduler)[-1].outcome == "skipped"
+        assert "more than max_lateness=30s" in lazycron_log.text
+        clock.advance(15 + 5)  # 5 s after the next tick: within max_lateness
+        run_check(scheduler)
+        assert len(seen) == 1
+
+    def test_wall_clock_jumping_forward_gives_one_run(self, make_scheduler, clock, calls) -> None:
+        seen = calls(every=60, clock=clock)
+        scheduler = make_scheduler(check_interval=30)
+        run_check(scheduler)
+        clock.jump_wall(3 * 86400)  # three days, but no monotonic time passed
+        clock.mono += 300  # the longest the in-memory plan sleeps (MAX_SLEEP)
+        for _ in range(5):
+            run_check(scheduler)
+            clock.advance(1)
+        assert len(seen) == 1
+
+    def test_wall_clock_jumping_backwards_never_repeats_a_tick(
+        self, make_scheduler, clock, calls
+    ) -> None:
+        seen = calls(every=60, clock=clock)
+        scheduler = make_scheduler()
+        run_check(scheduler)
+        clock.advance(60)
+        run_check(scheduler)
+        assert len(seen) == 1
+        clock.jump_wall(-3600)
+        for _ in range(3600 // 30):
+            clock.advance(30)
+            run_check(scheduler)
+        assert len(seen) == 1  # back where we were: tick 60 is not run again
+        clock.advance(60)
+        run_check(scheduler)
+        assert len(seen) == 2  # and the next tick comes, no later than the jump allows
+
+
+class TestFastPath:
+    def test_nothing_is_read_while_nothing_is_due(self, registry, state_dir, clock) -> None:
+        lazycron.job(every=3600, name="hourly", registry=registry)(lambda: None)
+        backend = CountingBackend(state_dir)
+        scheduler = Scheduler(registry, backend=backend, clock=clock, check_interval=0)
+        run_check(scheduler)  # the first check of a process reads the state once
+        reads = backend.reads
+        for _ in range(1000):
+            clock.advance(1)
+            run_check(scheduler)
+        assert backend.reads == reads
+        assert not scheduler.due()
+
+    def test_state_is_read_at_most_once_per_check_interval(
+        self, registry, state_dir, clock
+    ) -> None:
+        started = threading.Event()
+        release = threading.Event()
+
+        @lazycron.job(every=1, name="slow", registry=registry)
+        def slow() -> None:
+            started.set()
+            release.wait(10)
+
+        backend = CountingBackend(state_dir)
+        scheduler = Scheduler(registry, backend=backend, clock=clock, check_interval=30)
+        other = Scheduler(registry, backend=CountingBackend(state_dir), clock=clock,
+                          check_interval=30)
+        run_check(scheduler)
+        clock.advance(1)
+        scheduler.check()  # starts the slow run, which stays busy
+        assert started.wait(10)
+        other_backend = other.backend
+        assert isinstance(other_backend, CountingBackend)
+        # the job is due every second but busy elsewhere: "other" looks every 30 s only
+        for _ in range(120):
+            clock.advance(1)
+            if other.due():
+                other.check()
+            other.wait_idle(10)
+        assert other_backend.reads <= 120 // 30 + 1
+        release.set()
+        scheduler.wait_idle(10)
+
+    def test_a_check_costs_nothing_when_due_time_has_not_come(
+        self, make_scheduler, clock, calls
+    ) -> None:
+        calls(every=600, clock=clock)
+        scheduler = make_scheduler(check_interval=5)
+        run_check(scheduler)
+        assert not scheduler.due()
+        clock.advance(5)
+        assert not scheduler.due()  # the throttle has passed, but the plan says 595 s to go
+        clock.advance(295)
+        # the plan re-looks every MAX_SLEEP (300 s) in case the wall clock jumped; that
+        # look is in memory only: no thread, no disk
+        assert scheduler.due()
+        before = threading.active_count()
+        scheduler.check()
+        assert threading.active_count() == before
+        assert not scheduler.due()
+
+
+class TestRuns:
+    def test_a_failing_job_is_logged_recorded_and_runs_again_next_tick(
+        self, make_scheduler, clock, registry, lazycron_log
+    ) -> None:
+        attempts = []
+
+        @lazycron.job(every=60, name="job", registry=registry)
+        def broken() -> None:
+            attempts.append(clock.time())
+            raise RuntimeError("database is down")
+
+        scheduler = make_scheduler()
+        run_check(scheduler)
+        clock.advance(60)
+        run_check(scheduler)  # must not raise
+        clock.advance(60)
+        run_check(scheduler)
+        assert len(attempts) == 2
+        runs = history(scheduler)
+        assert [r.outcome for r in runs] == ["failed", "failed"]
+        assert runs[0].error == "RuntimeError: database is down"
+        failures = [r for r in lazycron_log.records if "failed for tick" in r.getMessage()]
+        assert len(failures) == 2
+        assert failures[0].exc_info is not None  # the traceback is in the log
+
+    def test_run_records_what_operators_need(self, make_scheduler, clock, calls) -> None:
+        calls(every=60, clock=clock)
+        scheduler = make_scheduler()
+        run_check(scheduler)
+        clock.advance(65)
+        run_check(scheduler)
+        (run,) = history(scheduler)
+        assert run.outcome == "ok"
+        assert run.pid == os.getpid()
+        assert run.host
+        assert run.lateness == 5
+        assert run.duration == 0
+        assert run.error is None
+
+    def test_history_is_bounded(self, make_scheduler, clock, calls) -> None:
+        calls(every=1, clock=clock)
+        scheduler = make_scheduler(history_limit=5)
+        for _ in range(20):
+            run_check(scheduler)
+            clock.advance(1)
+        assert len(history(scheduler)) == 5
+
+    def test_async_jobs_run(self, make_scheduler, clock, registry) -> None:
+        seen = []
+
+        @lazycron.job(every=60, name="job", registry=registry)
+        async def report() -> None:
+            await asyncio.sleep(0)
+            seen.append("ran")
+
+        scheduler = make_scheduler()
+        run_check(scheduler)
+        clock.advance(60)
+        run_check(scheduler)
+        assert seen == ["ran"]
+        assert history(scheduler)[-1].outcome == "ok"
+
+    def test_a_slow_job_holds_back_neither_other_jobs_nor_checks(
+        self, make_scheduler, clock, registry
+    ) -> None:
+        release = threading.Event()
+        fast_runs = []
+
+        @lazycron.job(every=60, name="slow", registry=registry)
+        def slow() -> None:
+            release.wait(10)
+
+        @lazycron.job(every=60, name="fast", registry=registry)
+        def fast() -> None:
+            fast_runs.append(clock.time())
+
+        scheduler = make_scheduler()
+        run_check(scheduler)
+        clock.advance(60)
+        scheduler.check()
+        scheduler.wait_idle(0.5)  # slow is still running; fast is not waiting on it
+        assert len(fast_runs) == 1
+        clock.advance(60)
+        scheduler.check()
+        scheduler.wait_idle(0.5)
+        assert len(fast_runs) == 2
+        release.set()
+        assert scheduler.wait_idle(10)
+
+    def test_a_job_never_overlaps_itself(self, make_scheduler, clock, registry) -> None:
+        release = threading.Event()
+        active, peak, runs = [0], [0], []
+        guard = threading.Lock()
+
+        @lazycron.job(every=1, name="job", registry=registry)
+        def busy() -> None:
+            with guard:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+                runs.append(clock.time())
+            release.wait(10)
+            with guard:
+                active[0] -= 1
+
+        first, second = make_scheduler(), make_scheduler()
+        run_check(first)
+        for _ in range(10):
+            clock.advance(1)
+            first.check()
+            second.check()
+            first.wait_idle(0.05)
+            second.wait_idle(0.05)
+        assert len(runs) == 1 and peak[0] == 1
+        release.set()
+        assert first.wait_idle(10) and second.wait_idle(10)
+
+    def test_nothing_fires_from_inside_a_job(self, make_scheduler, clock, registry) -> None:
+        holder: dict[str, Scheduler] = {}
+        nested = []
+
+        @lazycron.job(every=1, name="job", registry=registry)
+        def calls_check() -> None:
+            scheduler = holder["s"]
+            scheduler.wake_at = float("-inf")
+            before = threading.active_count()
+            scheduler.check()
+            nested.append(threading.active_count() - before)
+
+        holder["s"] = scheduler = make_scheduler()
+        run_check(scheduler)
+        clock.advance(1)
+        run_check(scheduler)
+        assert nested == [0]
+
+    def test_manual_run_does_not_consume_a_tick(self, make_scheduler, clock, calls) -> None:
+        seen = calls(every=60, clock=clock)
+        scheduler = make_scheduler()
+        run_check(scheduler)
+        clock.advance(30)
+        result = scheduler.run_now("job")
+        assert result.ran is not None and result.ran.trigger == "manual"
+        clock.advance(30)
+        run_check(scheduler)
+        assert len(seen) == 2
+        assert [r.trigger for r in history(scheduler)] == ["manual", "schedule"]
+
+
+class TestInterrupted:
+    def plant_dead_run(self, scheduler: Scheduler, tick: float) -> None:
+        """What a worker killed mid-run leaves behind: a claim and a run in progress,
+        and no lock held (the kernel released it when the process died)."""
+        job = scheduler.registry.get("job")
+        state = scheduler.runner.read(job)
+        assert state is not None
+        state.last_tick = tick
+        state.current = Run(run_id="dead", tick=tick, started=tick + 1, pid=999_999,
+                            host="elsewhere")
+        scheduler.backend.write("job", state)
+
+    def test_a_dead_run_is_recorded_and_the_job_waits_for_its_next_tick(
+        self, make_scheduler, clock, calls, lazycron_log
+    ) -> None:
+        seen = calls(every=60, clock=clock)
+        scheduler = make_scheduler()
+        run_check(scheduler)
+        first_tick = clock.time() + 60
+        clock.advance(61)
+        self.plant_dead_run(scheduler, first_tick)
+        scheduler.wake_at = float("-inf")
+        run_check(scheduler)
+        assert seen == []
+        (run,) = history(scheduler)
+        assert run.outcome == "interrupted" and run.pid == 999_999
+        assert "was interrupted" in lazycron_log.text
+        assert "waiting for the next tick" in lazycron_log.text
+        clock.advance(59)
+        run_check(scheduler)
+        assert len(seen) == 1
+
+    def test_opt_in_reruns_the_interrupted_tick(self, make_scheduler, clock, calls) -> None:
+        seen = calls(every=60, rerun_interrupted=True, clock=clock)
+        scheduler = make_scheduler()
+        run_check(scheduler)
+        first_tick = clock.time() + 60
+        clock.advance(61)
+        self.plant_dead_run(scheduler, first_tick)
+        scheduler.wake_at = float("-inf")
+        run_check(scheduler)
+        assert len(seen) == 1
+        runs = history(scheduler)
+        assert [(r.outcome, r.trigger, r.tick) for r in runs] == [
+            ("interrupted", "schedule", first_tick),
+            ("ok", "rerun", first_tick),
+        ]
+
+    def test_a_live_run_elsewhere_is_not_mistaken_for_a_dead_one(
+        self, make_scheduler, clock, registry
+    ) -> None:
+        release, started = threading.Event(), threading.Event()
+
+        @lazycron.job(every=60, name="job", registry=registry)
+        def long() -> None:
+            started.set()
+            release.wait(10)
+
+        owner, watcher = make_scheduler(), make_scheduler()
+        run_check(owner)
+        clock.advance(60)
+        owner.check()
+        assert started.wait(10)
+        clock.advance(5)
+        watcher.wake_at = float("-inf")
+        run_check(watcher)
+        state = watcher.runner.read(registry.get("job"))
+        assert state is not None and state.current is not None
+        assert state.history == []
+        release.set()
+        assert owner.wait_idle(10)
+        assert [r.outcome for r in history(owner)] == ["ok"]
+
+
+class TestStorageProblems:
+    def test_an_unusable_directory_is_logged_once_and_jobs_resume(
+        self, make_scheduler, clock, calls, state_dir, lazycron_log
+    ) -> None:
+        # Permission bits do not stop root (and CI runs as root), so the directory is made
+        # unusable for everyone: a plain file takes its place.
+        seen = calls(every=10, clock=clock)
+        scheduler = make_scheduler()
+        run_check(scheduler)
+        state_dir.rename(state_dir.with_name("moved"))
+        state_dir.write_text("not a directory")
+        for _ in range(50):
+            clock.advance(1)
+            run_check(scheduler)
+        assert seen == []
+        errors = [r for r in lazycron_log.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1
+        assert str(state_dir) in errors[0].getMessage()
+        state_dir.unlink()
+        state_dir.with_name("moved").rename(state_dir)
+        for _ in range(10):
+            clock.advance(1)
+            run_check(scheduler)
+        assert len(seen) >= 1
+        assert "is usable again" in lazycron_log.text
+
+    def test_a_missing_directory_is_created_private(
+        self, make_scheduler, clock, calls, state_dir
+    ) -> None:
+        calls(every=10, clock=clock)
+        scheduler = make_scheduler()
+        assert not state_dir.exists()
+        run_check(scheduler)
+        assert state_dir.stat().st_mode & 0o777 == 0o700
+        (state_file,) = state_dir.glob("*.json")
+        assert state_file.stat().st_mode & 0o777 == 0o600
+
+    def test_a_failed_claim_means_the_job_does_not_run(
+        self, registry, state_dir, clock, lazycron_log
+    ) -> None:
+        seen = []
+        lazycron.job(every=10, name="job", registry=registry)(lambda: seen.append(1))
+
+        class FullDisk(FileBackend):
+            full = False
+
+            def write(self, job_name: str, state: JobState) -> None:
+                if self.full:
+                    raise OSError(28, "No space left on device")
+                super().write(job_name, state)
+
+        backend = FullDisk(state_dir)
+        scheduler = Scheduler(registry, backend=backend, clock=clock, check_interval=0)
+        run_check(scheduler)
+        backend.full = True
+        for _ in range(30):
+            clock.advance(1)
+            run_check(scheduler)
+        assert seen == []
+        messages = [r.getMessage() for r in lazycron_log.records if r.levelno >= logging.ERROR]
+        assert len(messages) == 1 and "No space left on device" in messages[0]
+        backend.full = False
+        clock.advance(10)
+        run_check(scheduler)
+        assert seen == [1]
+
+    @pytest.mark.parametrize(
+        "content",
+        [b"", b'{"version": 1, "first_s', b"\x00\xff garbage", b"[]", b'{"version": 1}',
+         json.dumps({"version": 99, "first_seen": 1.0}).encode()],
+        ids=["empty", "truncated", "bytes", "wrong-shape", "missing-fields", "future-version"],
+    )
+    def test_corrupt_state_is_logged_once_and_treated_as_first_sight(
+        self, make_scheduler, clock, calls, lazycron_log, content: bytes
+    ) -> None:
+        seen = calls(every=60, clock=clock)
+        scheduler = make_scheduler()
+        run_check(scheduler)
+        path = scheduler.backend.path_for("job")  # type: ignore[attr-defined]
+        clock.advance(50)
+        path.write_bytes(content)
+        for _ in range(20):
+            clock.advance(1)
+            run_check(scheduler)
+        assert seen == []  # no storm: the job starts afresh and waits an interval
+        warnings = [r for r in lazycron_log.records if "unreadable" in r.getMessage()]
+        assert len(warnings) == 1 and str(path) in warnings[0].getMessage()
+        clock.advance(60)
+        run_check(scheduler)
+        assert len(seen) == 1
+
+
+def test_scheduler_options_are_validated(registry: Registry, tmp_path: Path) -> None:
+    with pytest.raises(lazycron.ConfigurationError, match="check_interval"):
+        Scheduler(registry, state_dir=tmp_path, check_interval=-1)
+    with pytest.raises(lazycron.ConfigurationError, match="history_limit"):
+        Scheduler(registry, state_dir=tmp_path, history_limit=0)
+    with pytest.raises(lazycron.JobDefinitionError, match="unknown time zone"):
+        Scheduler(registry, state_dir=tmp_path, timezone="Nowhere/Land")
+
+
+def test_fake_clock_is_used_everywhere(make_scheduler: Any, clock: FakeClock, calls: Any) -> None:
+    seen = calls(every=86400, clock=clock)
+    scheduler = make_scheduler()
+    run_check(scheduler)
+    clock.advance(86400)
+    run_check(scheduler)
+    assert len(seen) == 1
