@@ -8,6 +8,7 @@ tick across all processes that share a state directory.
 
 from .errors import ConfigurationError, JobDefinitionError, LazyCronError
 from .jobs import Job, Registry, default_registry, job
+from .runner import current_run
 from .scheduler import JobStatus, Scheduler
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "Registry",
     "Scheduler",
     "__version__",
+    "current_run",
     "default_registry",
     "job",
 ]

@@ -37,7 +37,7 @@ from .clock import Clock
 from .jobs import Job
 from .state import JobState, Outcome, Run, Trigger
 
-__all__ = ["AttemptResult", "Runner", "in_job_thread"]
+__all__ = ["AttemptResult", "Runner", "current_run", "in_job_thread"]
 
 # Set on lazycron's own threads: a check must never be triggered from inside a job.
 _thread_flags = threading.local()
@@ -47,6 +47,11 @@ ERROR_SUMMARY_CHARS = 500
 
 def in_job_thread() -> bool:
     return getattr(_thread_flags, "inside", False)
+
+
+def current_run() -> Run | None:
+    """Inside a job: the run being made (its tick, trigger, lateness). Else ``None``."""
+    return getattr(_thread_flags, "run", None)
 
 
 @contextlib.contextmanager
@@ -118,7 +123,7 @@ class Runner:
         return state
 
     def next_due(self, job: Job, state: JobState) -> float:
-        return job.schedule.next_after(state.reference, self.zone(job))
+        return job.schedule.next_after(state.reference, self.zone(job), state.first_seen)
 
     def needs_attempt(self, job: Job, state: JobState | None, now: float) -> float | None:
         """``None`` when the job needs its lock now (due, new, or a run to look at);
@@ -173,7 +178,9 @@ class Runner:
         if trigger == "manual":
             return self._run(job, state, tick=now, skipped=0, trigger="manual")
 
-        due = job.schedule.latest_due(now, state.reference, self.zone(job))
+        due = job.schedule.latest_due(now, state.reference, self.zone(job), state.first_seen)
+        if due is not None and state.last_tick is not None and due[0] <= state.last_tick:
+            due = None  # belt and braces: a claimed tick is never claimed again
         if due is None and rerun_tick is not None:
             due, trigger = (rerun_tick, 0), "rerun"
         if due is None:
@@ -271,6 +278,8 @@ class Runner:
             )
             summary = "".join(traceback.format_exception_only(exc)).strip()
             return "failed", summary[:ERROR_SUMMARY_CHARS]
+        finally:
+            _thread_flags.run = None
         logger.info(
             "lazycron: job %r finished in %.3fs (tick %s, %.3fs late)",
             job.name,

@@ -53,16 +53,30 @@ _ALIASES = {
 
 
 class Schedule(Protocol):
-    """What the scheduler needs from a schedule. Both methods work in UTC timestamps."""
+    """What the scheduler needs from a schedule. Everything is in UTC timestamps.
 
-    def next_after(self, reference: float, zone: tzinfo) -> float: ...
+    ``anchor`` is the moment the job was first seen: interval grids start there, so that
+    tick *k* is always ``anchor + k * interval``, computed in one step (adding intervals
+    one after another would let floating-point error creep into the ticks).
+    """
 
-    def latest_due(self, now: float, reference: float, zone: tzinfo) -> tuple[float, int] | None:
+    def next_after(self, reference: float, zone: tzinfo, anchor: float) -> float: ...
+
+    def latest_due(
+        self, now: float, reference: float, zone: tzinfo, anchor: float
+    ) -> tuple[float, int] | None:
         """The latest tick in ``(reference, now]`` and the number of earlier ticks skipped,
         or ``None`` when no tick falls in that window."""
         ...
 
     def describe(self) -> str: ...
+
+
+# Tolerance, in seconds, when deciding which grid slot a timestamp sits in. A tick we
+# computed ourselves must land in its own slot: today's timestamps (~1.8e9) are only
+# precise to about 2.4e-7 s as floats, so anchor + 3 * 1.2 is a hair *before* the true
+# tick. A millisecond is far above that rounding and far below anything that matters.
+_SLOT_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -71,16 +85,21 @@ class IntervalSchedule:
 
     seconds: float
 
-    def next_after(self, reference: float, zone: tzinfo) -> float:
-        return reference + self.seconds
+    def _slot(self, moment: float, anchor: float) -> int:
+        tolerance = min(_SLOT_TOLERANCE, self.seconds / 1000)
+        return math.floor((moment - anchor + tolerance) / self.seconds)
 
-    def latest_due(self, now: float, reference: float, zone: tzinfo) -> tuple[float, int] | None:
-        elapsed = now - reference
-        if elapsed < self.seconds:
-            return None
+    def next_after(self, reference: float, zone: tzinfo, anchor: float) -> float:
+        return anchor + (self._slot(reference, anchor) + 1) * self.seconds
+
+    def latest_due(
+        self, now: float, reference: float, zone: tzinfo, anchor: float
+    ) -> tuple[float, int] | None:
         # Computed, never looped: a quiet week costs the same as a quiet minute.
-        periods = math.floor(elapsed / self.seconds)
-        return reference + periods * self.seconds, periods - 1
+        latest, previous = self._slot(now, anchor), self._slot(reference, anchor)
+        if latest <= previous:
+            return None
+        return anchor + latest * self.seconds, latest - previous - 1
 
     def describe(self) -> str:
         return f"every {_format_seconds(self.seconds)}"
@@ -132,7 +151,7 @@ class CronSchedule:
         )
         # An expression can be well formed and still never match ("0 0 30 2 *").
         try:
-            schedule.next_after(datetime(2000, 1, 1).timestamp(), ZoneInfo("UTC"))
+            schedule.next_after(datetime(2000, 1, 1).timestamp(), ZoneInfo("UTC"), 0.0)
         except (CroniterBadDateError, CroniterError, ValueError, OverflowError) as exc:
             raise JobDefinitionError(
                 f"cron expression {expression!r} never matches a real date ({exc})"
@@ -151,14 +170,16 @@ class CronSchedule:
             return False
         return moment.replace(fold=0).utcoffset() != moment.utcoffset()
 
-    def next_after(self, reference: float, zone: tzinfo) -> float:
+    def next_after(self, reference: float, zone: tzinfo, anchor: float = 0.0) -> float:
         it = self._iter(datetime.fromtimestamp(reference, zone))
         while True:
             moment: datetime = it.get_next(datetime)
             if not self._skip_repeat(moment):
                 return moment.timestamp()
 
-    def latest_due(self, now: float, reference: float, zone: tzinfo) -> tuple[float, int] | None:
+    def latest_due(
+        self, now: float, reference: float, zone: tzinfo, anchor: float = 0.0
+    ) -> tuple[float, int] | None:
         if now <= reference:
             return None
         # croniter's get_prev is strictly before its start, and ticks are whole seconds,

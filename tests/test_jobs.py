@@ -24,7 +24,8 @@ def test_default_name_is_module_and_qualified_name(registry: Registry) -> None:
     def ping() -> None: ...
 
     (declared,) = registry
-    assert declared.name == f"{__name__}.test_default_name_is_module_and_qualified_name.<locals>.ping"
+    qualified = "test_default_name_is_module_and_qualified_name.<locals>.ping"
+    assert declared.name == f"{__name__}.{qualified}"
 
 
 def test_options_are_parsed(registry: Registry) -> None:

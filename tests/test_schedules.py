@@ -96,15 +96,28 @@ class TestCron:
 class TestInterval:
     def test_grid_is_anchored_at_the_reference(self) -> None:
         every30 = IntervalSchedule(30)
-        assert every30.next_after(100.0, UTCZ) == 130.0
-        assert every30.latest_due(129.9, 100.0, UTCZ) is None
-        assert every30.latest_due(130.0, 100.0, UTCZ) == (130.0, 0)
+        assert every30.next_after(100.0, UTCZ, 100.0) == 130.0
+        assert every30.latest_due(129.9, 100.0, UTCZ, 100.0) is None
+        assert every30.latest_due(130.0, 100.0, UTCZ, 100.0) == (130.0, 0)
+        # a reference off the grid (the interval was changed) still lands on the grid
+        assert every30.next_after(145.0, UTCZ, 100.0) == 160.0
+
+    def test_ticks_do_not_accumulate_rounding_error(self) -> None:
+        every = IntervalSchedule(1.2)
+        anchor = 1767614400.0
+        tick = anchor
+        for k in range(1, 1000):
+            tick = every.next_after(tick, UTCZ, anchor)
+            assert tick == anchor + k * 1.2
 
     def test_coalescing_is_arithmetic(self) -> None:
         every30 = IntervalSchedule(30)
         # a week of silence: one run, on the grid, skip count computed
         week = 7 * 86400
-        assert every30.latest_due(100.0 + week + 5, 100.0, UTCZ) == (100.0 + week, week // 30 - 1)
+        assert every30.latest_due(100.0 + week + 5, 100.0, UTCZ, 100.0) == (
+            100.0 + week,
+            week // 30 - 1,
+        )
 
     @pytest.mark.parametrize(
         ("every", "seconds"),

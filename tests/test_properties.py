@@ -1,0 +1,129 @@
+"""Property-based tests: the ticks that ran are exactly the coalesced ticks expected.
+
+The expectation is computed independently of lazycron's schedule code: every tick in the
+window is enumerated by brute force, and for each request we expect one run, for the
+latest tick since the previous run, if there is one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from croniter import croniter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import lazycron
+from lazycron import Registry, Scheduler
+from lazycron.backend import FileBackend
+from lazycron.state import StateFormatError, decode
+
+from .conftest import FakeClock, run_check
+
+START = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
+CRONS = ["* * * * *", "*/5 * * * *", "7,19 * * * *", "* * * * * */15", "0 * * * *",
+         "*/2 10-14 * * *"]
+
+
+def all_ticks(schedule: str | float, first_seen: float, end: float) -> list[float]:
+    if isinstance(schedule, float):
+        # tick k is first_seen + k * interval; a tick within the documented millisecond
+        # of rounding tolerance of "now" counts as reached
+        ticks, k = [], 1
+        while first_seen + k * schedule <= end + 1e-3:
+            ticks.append(first_seen + k * schedule)
+            k += 1
+        return ticks
+    it = croniter(schedule, datetime.fromtimestamp(first_seen, UTC))
+    ticks = []
+    while (tick := it.get_next(float)) <= end:
+        ticks.append(tick)
+    return ticks
+
+
+def expected_runs(ticks: list[float], requests: list[float]) -> list[tuple[float, int]]:
+    runs, last = [], float("-inf")
+    for now in requests:
+        window = [t for t in ticks if last < t <= now + 1e-3]
+        if window:
+            runs.append((window[-1], len(window) - 1))
+            last = window[-1]
+    return runs
+
+
+schedules = st.one_of(
+    st.sampled_from(CRONS),
+    st.floats(min_value=1, max_value=900).map(lambda f: float(round(f, 1))),
+)
+gaps = st.lists(st.floats(min_value=0, max_value=1800).map(lambda f: round(f, 2)),
+                min_size=1, max_size=30)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schedule=schedules, gaps=gaps)
+def test_ticks_run_equal_coalesced_ticks_expected(schedule: str | float, gaps: list[float]) -> None:
+    clock = FakeClock(START)
+    registry = Registry()
+    ran: list[float] = []
+    if isinstance(schedule, str):
+        lazycron.job(schedule, name="job", registry=registry)(lambda: ran.append(clock.time()))
+    else:
+        lazycron.job(every=schedule, name="job", registry=registry)(
+            lambda: ran.append(clock.time())
+        )
+    with tempfile.TemporaryDirectory() as directory:
+        scheduler = Scheduler(registry, state_dir=directory, clock=clock, check_interval=0,
+                              history_limit=1000)
+        first_seen = clock.time()
+        run_check(scheduler)  # the first request: first sight
+        requests = []
+        for gap in gaps:
+            clock.advance(gap)
+            requests.append(clock.time())
+            run_check(scheduler)
+        state = scheduler.runner.read(registry.get("job"))
+        assert state is not None
+        runs = [(r.tick, r.skipped) for r in state.history]
+    expected = expected_runs(all_ticks(schedule, first_seen, requests[-1]), requests)
+    assert runs == expected
+    assert len(ran) == len(expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2000))
+def test_arbitrary_bytes_never_escape_the_decoder(data: bytes) -> None:
+    with contextlib.suppress(StateFormatError):
+        decode(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=500))
+def test_arbitrary_state_file_reads_as_state_or_unreadable(data: bytes) -> None:
+    from lazycron.backend import StateUnreadableError
+
+    with tempfile.TemporaryDirectory() as directory:
+        backend = FileBackend(directory)
+        backend.path_for("job").write_bytes(data)
+        with contextlib.suppress(StateUnreadableError):
+            backend.read("job")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=40))
+def test_arbitrary_schedules_parse_or_raise_our_error(text: str) -> None:
+    with contextlib.suppress(lazycron.JobDefinitionError):
+        lazycron.job(text, name="fuzz", registry=Registry())(lambda: None)
+
+
+def test_job_names_map_to_distinct_safe_files(tmp_path: Path) -> None:
+    backend = FileBackend(tmp_path)
+    names = ["../../etc/x", "a/b", "a_b", ".hidden", "", "é", "a" * 500, "con", "x\x00y"]
+    paths = [backend.path_for(n) for n in names]
+    assert len(set(paths)) == len(names)
+    for path in paths:
+        assert path.parent == tmp_path
+        assert not path.name.startswith(".")
+        assert len(path.name) < 100
