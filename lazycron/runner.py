@@ -264,6 +264,7 @@ class Runner:
 
     def _execute(self, job: Job, run: Run) -> tuple[Outcome, str | None]:
         logger.debug("lazycron: running job %r for tick %s", job.name, _iso(run.tick))
+        _thread_flags.run = run
         try:
             with (
                 lazycron_thread(),

@@ -24,8 +24,14 @@ from lazycron.state import StateFormatError, decode
 from .conftest import FakeClock, run_check
 
 START = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
-CRONS = ["* * * * *", "*/5 * * * *", "7,19 * * * *", "* * * * * */15", "0 * * * *",
-         "*/2 10-14 * * *"]
+CRONS = [
+    "* * * * *",
+    "*/5 * * * *",
+    "7,19 * * * *",
+    "* * * * * */15",
+    "0 * * * *",
+    "*/2 10-14 * * *",
+]
 
 
 def all_ticks(schedule: str | float, first_seen: float, end: float) -> list[float]:
@@ -58,8 +64,9 @@ schedules = st.one_of(
     st.sampled_from(CRONS),
     st.floats(min_value=1, max_value=900).map(lambda f: float(round(f, 1))),
 )
-gaps = st.lists(st.floats(min_value=0, max_value=1800).map(lambda f: round(f, 2)),
-                min_size=1, max_size=30)
+gaps = st.lists(
+    st.floats(min_value=0, max_value=1800).map(lambda f: round(f, 2)), min_size=1, max_size=30
+)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -75,8 +82,9 @@ def test_ticks_run_equal_coalesced_ticks_expected(schedule: str | float, gaps: l
             lambda: ran.append(clock.time())
         )
     with tempfile.TemporaryDirectory() as directory:
-        scheduler = Scheduler(registry, state_dir=directory, clock=clock, check_interval=0,
-                              history_limit=1000)
+        scheduler = Scheduler(
+            registry, state_dir=directory, clock=clock, check_interval=0, history_limit=1000
+        )
         first_seen = clock.time()
         run_check(scheduler)  # the first request: first sight
         requests = []

@@ -193,8 +193,9 @@ class TestFastPath:
 
         backend = CountingBackend(state_dir)
         scheduler = Scheduler(registry, backend=backend, clock=clock, check_interval=30)
-        other = Scheduler(registry, backend=CountingBackend(state_dir), clock=clock,
-                          check_interval=30)
+        other = Scheduler(
+            registry, backend=CountingBackend(state_dir), clock=clock, check_interval=30
+        )
         run_check(scheduler)
         clock.advance(1)
         scheduler.check()  # starts the slow run, which stays busy
@@ -385,8 +386,9 @@ class TestInterrupted:
         state = scheduler.runner.read(job)
         assert state is not None
         state.last_tick = tick
-        state.current = Run(run_id="dead", tick=tick, started=tick + 1, pid=999_999,
-                            host="elsewhere")
+        state.current = Run(
+            run_id="dead", tick=tick, started=tick + 1, pid=999_999, host="elsewhere"
+        )
         scheduler.backend.write("job", state)
 
     def test_a_dead_run_is_recorded_and_the_job_waits_for_its_next_tick(
@@ -519,8 +521,14 @@ class TestStorageProblems:
 
     @pytest.mark.parametrize(
         "content",
-        [b"", b'{"version": 1, "first_s', b"\x00\xff garbage", b"[]", b'{"version": 1}',
-         json.dumps({"version": 99, "first_seen": 1.0}).encode()],
+        [
+            b"",
+            b'{"version": 1, "first_s',
+            b"\x00\xff garbage",
+            b"[]",
+            b'{"version": 1}',
+            json.dumps({"version": 99, "first_seen": 1.0}).encode(),
+        ],
         ids=["empty", "truncated", "bytes", "wrong-shape", "missing-fields", "future-version"],
     )
     def test_corrupt_state_is_logged_once_and_treated_as_first_sight(

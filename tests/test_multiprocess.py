@@ -1,0 +1,79 @@
+"""Exactly once across real processes: several processes check one state directory as
+fast as they can, for several ticks. Judged from the job's own log."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from .apps.jobsite import read_log
+
+pytestmark = pytest.mark.integration
+
+WORKER = textwrap.dedent(
+    """
+    import sys, time
+    sys.path.insert(0, {root!r})
+    from tests.apps import jobsite
+    scheduler = jobsite.application.scheduler
+    deadline = time.monotonic() + {seconds}
+    checks = 0
+    while time.monotonic() < deadline:
+        # exactly what the middleware does after each response
+        if scheduler.due():
+            scheduler.check()
+        checks += 1
+    scheduler.wait_idle(10)
+    print(checks)
+    """
+)
+
+
+def overlapping(rows: list[tuple[str, float, int, float]]) -> list[float]:
+    """Ticks whose run started before the previous run had ended."""
+    spans: dict[float, list[float]] = {}
+    for event, tick, _pid, when in rows:
+        spans.setdefault(tick, []).append(when)
+    ordered = sorted((times[0], times[-1], tick) for tick, times in spans.items())
+    return [b[2] for a, b in zip(ordered, ordered[1:], strict=False) if b[0] < a[1]]
+
+
+@pytest.mark.parametrize("processes", [4, 6])
+def test_one_run_per_tick_and_no_overlap_across_processes(tmp_path: Path, processes: int) -> None:
+    log = tmp_path / "jobs.log"
+    env = {
+        **os.environ,
+        "LAZYCRON_STATE_DIR": str(tmp_path / "state"),
+        "JOB_LOG": str(log),
+        "JOB_EVERY": "0.5",
+        "JOB_SLEEP": "0.2",  # long enough that a broken lock would show overlaps
+        "CHECK_INTERVAL": "0",
+    }
+    root = str(Path(__file__).resolve().parent.parent)
+    code = WORKER.format(root=root, seconds=4.0)
+    workers = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
+    checks = [int(w.communicate(timeout=60)[0]) for w in workers]
+    assert all(w.returncode == 0 for w in workers)
+    assert min(checks) > 10_000  # they really did hammer the check
+
+    rows = read_log(str(log))
+    starts = Counter(tick for event, tick, _, _ in rows if event == "start")
+    ends = Counter(tick for event, tick, _, _ in rows if event == "end")
+    assert starts, "the job never ran"
+    assert max(starts.values()) == 1, f"a tick ran twice: {starts}"
+    assert starts == ends
+    # 4 s of checking at 0.5 s intervals after first sight: about 7 ticks
+    assert 5 <= len(starts) <= 8
+    ticks = sorted(starts)
+    gaps = {round(b - a, 3) for a, b in zip(ticks, ticks[1:], strict=False)}
+    assert gaps == {0.5}, f"ticks are not consecutive grid ticks: {gaps}"
+    assert overlapping(rows) == []
