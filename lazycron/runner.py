@@ -131,7 +131,7 @@ class Runner:
         if state is None or state.current is not None:
             return None
         due = self.next_due(job, state)
-        return None if due <= now else due
+        return None if due <= now + 1e-3 else due  # the scheduler's SLACK, see there
 
     # -- the attempt ----------------------------------------------------------------------
 

@@ -49,6 +49,10 @@ MAX_SLEEP = 300.0
 # A job found running elsewhere (or a backend error) is looked at again after this long
 # at the least, so a check interval of 0 cannot turn into a thread per request.
 MIN_RETRY = 1.0
+# Wall and monotonic clocks are read separately and today's timestamps are only precise
+# to ~0.25 µs as floats, so a wake-up computed for a tick can land a hair after it. A
+# millisecond of slack (the same the interval grid allows) keeps "due at t" due at t.
+SLACK = 1e-3
 
 _schedulers: weakref.WeakSet[Scheduler] = weakref.WeakSet()
 
@@ -189,7 +193,7 @@ class Scheduler:
         ready: list[str] = []
         with self._mutex:
             self._sync_registry()
-            while self._heap and self._heap[0][0] <= now:
+            while self._heap and self._heap[0][0] <= now + SLACK:
                 if peek:
                     return [self._heap[0][2]]
                 _, sequence, name = heapq.heappop(self._heap)
@@ -202,7 +206,7 @@ class Scheduler:
         """Set ``wake_at`` from the earliest planned tick, never sooner than the throttle."""
         with self._mutex:
             earliest = self._heap[0][0] if self._heap else math.inf
-        delay = min(max(earliest - self.clock.time(), 0.0), MAX_SLEEP)
+        delay = min(max(earliest - self.clock.time() - SLACK, 0.0), MAX_SLEEP)
         self.wake_at = max(self.monotonic() + delay, self._last_check + self.check_interval)
 
     # -- the dispatcher and job threads -----------------------------------------------------

@@ -3,6 +3,7 @@ fast as they can, for several ticks. Judged from the job's own log."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -38,10 +39,10 @@ WORKER = textwrap.dedent(
 def overlapping(rows: list[tuple[str, float, int, float]]) -> list[float]:
     """Ticks whose run started before the previous run had ended."""
     spans: dict[float, list[float]] = {}
-    for event, tick, _pid, when in rows:
+    for _event, tick, _pid, when in rows:
         spans.setdefault(tick, []).append(when)
     ordered = sorted((times[0], times[-1], tick) for tick, times in spans.items())
-    return [b[2] for a, b in zip(ordered, ordered[1:], strict=False) if b[0] < a[1]]
+    return [b[2] for a, b in itertools.pairwise(ordered) if b[0] < a[1]]
 
 
 @pytest.mark.parametrize("processes", [4, 6])
@@ -74,6 +75,6 @@ def test_one_run_per_tick_and_no_overlap_across_processes(tmp_path: Path, proces
     # 4 s of checking at 0.5 s intervals after first sight: about 7 ticks
     assert 5 <= len(starts) <= 8
     ticks = sorted(starts)
-    gaps = {round(b - a, 3) for a, b in zip(ticks, ticks[1:], strict=False)}
+    gaps = {round(b - a, 3) for a, b in itertools.pairwise(ticks)}
     assert gaps == {0.5}, f"ticks are not consecutive grid ticks: {gaps}"
     assert overlapping(rows) == []
