@@ -1,4 +1,4 @@
-"""Starting lazycron's short-lived threads.
+"""Starting lazycron's short-lived threads, the right kind for the server we are in.
 
 All of lazycron's threads are **daemon** threads, on purpose. A non-daemon thread
 keeps a recycling worker alive: gunicorn would not start the replacement until its
@@ -6,17 +6,87 @@ keeps a recycling worker alive: gunicorn would not start the replacement until i
 would wait for their shutdown timeout. We choose the site's availability over finishing
 a run: a run cut short by a worker exiting is left marked as running, and the next
 check anywhere records it as *interrupted* (and re-runs it if the job opted in).
+
+Two servers need care:
+
+* **gevent** workers monkey-patch ``threading`` into greenlets, so a "thread" would run
+  on the worker's event loop and a CPU-busy job would stall every request of that
+  worker. Under gevent we run on a real OS thread from the hub's thread pool.
+* **uWSGI** started without ``--enable-threads`` may never run Python threads (older
+  releases did not; 2.0.31 did). We warn once at the first thread we start, and the
+  scheduler reports a dispatcher that never began (see ``Scheduler.check``).
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
+from typing import Any, Protocol
 
-__all__ = ["start_thread"]
+from ._log import logger
+
+__all__ = ["Handle", "start_thread"]
 
 
-def start_thread(target: Callable[[], None], name: str) -> threading.Thread:
+class Handle(Protocol):
+    """What the scheduler needs of a started thread."""
+
+    def is_alive(self) -> bool: ...
+
+    def join(self, timeout: float | None = None) -> None: ...
+
+
+class _PoolHandle:
+    """A job on gevent's thread pool, shaped like a ``threading.Thread``."""
+
+    def __init__(self, result: Any) -> None:
+        self._result = result
+
+    def is_alive(self) -> bool:
+        return not self._result.ready()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._result.wait(timeout)
+
+
+_warned_uwsgi = False
+
+
+def start_thread(target: Callable[[], None], name: str) -> Handle:
+    if _gevent_patched():
+        import gevent
+
+        return _PoolHandle(gevent.get_hub().threadpool.spawn(target))
+    _warn_if_uwsgi_without_threads()
     thread = threading.Thread(target=target, name=name, daemon=True)
     thread.start()
     return thread
+
+
+def _gevent_patched() -> bool:
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey is not None and monkey.is_module_patched("threading"))
+
+
+def uwsgi_threads_disabled() -> bool:
+    """True inside a uWSGI process started without ``--enable-threads`` or ``--threads``."""
+    uwsgi = sys.modules.get("uwsgi")
+    options = getattr(uwsgi, "opt", None)
+    if not isinstance(options, dict):
+        return False
+    return not any(
+        key in options for key in ("enable-threads", b"enable-threads", "threads", b"threads")
+    )
+
+
+def _warn_if_uwsgi_without_threads() -> None:
+    global _warned_uwsgi  # noqa: PLW0603 - one warning per process, by design
+    if _warned_uwsgi or not uwsgi_threads_disabled():
+        return
+    _warned_uwsgi = True
+    logger.warning(
+        "lazycron: uWSGI was started without --enable-threads; depending on the uWSGI "
+        "version, Python threads may never run and no job will. Add --enable-threads "
+        "(or `enable-threads = true` in uwsgi.ini)."
+    )

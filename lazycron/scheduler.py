@@ -31,7 +31,7 @@ from datetime import tzinfo
 from pathlib import Path
 
 from ._log import ProblemLog, logger
-from ._threads import start_thread
+from ._threads import Handle, start_thread
 from .backend import Backend, FileBackend, default_state_dir
 from .clock import Clock, SystemClock
 from .errors import ConfigurationError
@@ -53,6 +53,8 @@ MIN_RETRY = 1.0
 # to ~0.25 µs as floats, so a wake-up computed for a tick can land a hair after it. A
 # millisecond of slack (the same the interval grid allows) keeps "due at t" due at t.
 SLACK = 1e-3
+# A dispatcher thread not running this long after it was started means threads do not run.
+STUCK_AFTER = 10.0
 
 _schedulers: weakref.WeakSet[Scheduler] = weakref.WeakSet()
 
@@ -136,7 +138,9 @@ class Scheduler:
         self._heap: list[tuple[float, int, str]] = []
         self._planned: dict[str, int] = {}  # job name -> sequence of its live heap entry
         self._running: set[str] = set()
-        self._threads: set[threading.Thread] = set()
+        self._threads: set[Handle] = set()
+        self._dispatch_started = -math.inf
+        self._dispatch_began = True
         self._sequence = itertools.count()
         self._registry_version = -1
 
@@ -150,13 +154,17 @@ class Scheduler:
         """Called after a response: start a dispatcher thread if a job is due. Never
         blocks, never raises, and does nothing from inside lazycron's own threads or
         while another check of this process is under way."""
-        if in_job_thread() or not self._dispatching.acquire(blocking=False):
+        if in_job_thread():
+            return
+        if not self._dispatching.acquire(blocking=False):
+            self._notice_stuck_dispatcher()
             return
         handed_over = False
         try:
             self._last_check = self.monotonic()
             self.wake_at = self._last_check + self.check_interval
             if self._pop_ready(peek=True):
+                self._dispatch_started, self._dispatch_began = self._last_check, False
                 start_thread(self._dispatch_in_thread, "lazycron-dispatch")
                 handed_over = True
             else:
@@ -211,7 +219,21 @@ class Scheduler:
 
     # -- the dispatcher and job threads -----------------------------------------------------
 
+    def _notice_stuck_dispatcher(self) -> None:
+        """A dispatcher that was started but never began means this server does not run
+        Python threads (uWSGI without --enable-threads). Say so once, clearly."""
+        waited = self.monotonic() - self._dispatch_started
+        if not self._dispatch_began and waited > STUCK_AFTER:
+            self.problems.report(
+                "threads",
+                "lazycron: a background thread started %.0fs ago has not run yet, so no job "
+                "can run in this process. This server is not running Python threads: under "
+                "uWSGI add --enable-threads.",
+                waited,
+            )
+
     def _dispatch_in_thread(self) -> None:
+        self._dispatch_began = True
         try:
             with lazycron_thread():
                 self._dispatch()
@@ -220,7 +242,7 @@ class Scheduler:
         finally:
             self._dispatching.release()
 
-    def _dispatch(self, runs: list[tuple[str, Run]] | None = None) -> list[threading.Thread]:
+    def _dispatch(self, runs: list[tuple[str, Run]] | None = None) -> list[Handle]:
         names = self._pop_ready()
         retry_at = self.clock.time() + max(self.check_interval, MIN_RETRY)
         try:
@@ -242,7 +264,7 @@ class Scheduler:
             "prepare", "lazycron: state directory %s is usable again", self.backend.location
         )
 
-        started = []
+        started: list[Handle] = []
         for name in names:
             if name not in self.registry:
                 continue
@@ -268,7 +290,7 @@ class Scheduler:
         self._rearm()
         return started
 
-    def _spawn(self, job: Job, runs: list[tuple[str, Run]] | None) -> threading.Thread:
+    def _spawn(self, job: Job, runs: list[tuple[str, Run]] | None) -> Handle:
         with self._mutex:
             self._running.add(job.name)
         try:

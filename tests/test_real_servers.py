@@ -84,3 +84,44 @@ def test_client_gets_the_response_while_a_slow_job_runs(tmp_path: Path, server: 
     assert len(during) >= 5, "too few requests overlapped the job to judge"
     slowest = max(elapsed for _, elapsed in timings)
     assert slowest < 0.2, f"a response took {slowest:.3f}s while a 2 s job ran"
+
+
+def test_gevent_worker_keeps_serving_while_a_cpu_bound_job_runs(tmp_path: Path) -> None:
+    """Under gevent, threading is patched into greenlets: a CPU-bound job on a greenlet
+    would stall the whole worker. lazycron runs it on a real OS thread instead."""
+    pytest.importorskip("gevent", reason="pip install gevent (in the test extra)")
+    log = tmp_path / "jobs.log"
+    env = {
+        "LAZYCRON_STATE_DIR": str(tmp_path / "state"),
+        "JOB_LOG": str(log),
+        "JOB_EVERY": "1",
+        "JOB_BUSY": "1.5",
+        "CHECK_INTERVAL": "0",
+    }
+    argv = [
+        str(BIN / "gunicorn"),
+        "-k",
+        "gevent",
+        "-w",
+        "1",
+        "-b",
+        "127.0.0.1:0",
+        "tests.apps.jobsite:application",
+    ]
+    timings: list[tuple[float, float]] = []
+    with real_server(argv, env, tmp_path / "server.log") as url, requests.Session() as session:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            began, t0 = time.time(), time.perf_counter()
+            assert session.get(url, timeout=5).status_code == 200
+            timings.append((began, time.perf_counter() - t0))
+            if log.exists() and "end" in [e for e, *_ in read_log(str(log))]:
+                break
+            time.sleep(0.02)
+    rows = read_log(str(log))
+    started, ended = rows[0][3], rows[1][3]
+    during = [elapsed for began, elapsed in timings if started <= began <= ended]
+    # the GIL is shared, so requests slow down somewhat; they must not wait out the job
+    slowest = max(during, default=0.0)
+    assert slowest < 0.5, f"a request waited {slowest:.3f}s behind a 1.5 s job"
+    assert len(during) >= 5

@@ -17,6 +17,7 @@ from lazycron.wsgi import LazyCronMiddleware as WSGIMiddleware
 
 LOG = os.environ.get("JOB_LOG", os.devnull)
 SLEEP = float(os.environ.get("JOB_SLEEP", "0"))
+BUSY = float(os.environ.get("JOB_BUSY", "0"))  # seconds of pure-Python CPU work
 STATE_DIR = os.environ.get("LAZYCRON_STATE_DIR")
 CHECK_INTERVAL = float(os.environ.get("CHECK_INTERVAL", "0"))
 BODY = b"hello from lazycron's test site\n"
@@ -37,6 +38,9 @@ def record(event: str) -> None:
 def sleeper() -> None:
     record("start")
     time.sleep(SLEEP)
+    deadline = time.perf_counter() + BUSY
+    while time.perf_counter() < deadline:
+        pass
     record("end")
 
 
