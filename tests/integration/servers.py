@@ -214,7 +214,8 @@ class Kind:
     #: Runs Debian's /usr/bin/python3, not the venv: pythonpath must hold every import.
     embedded_python: bool = False
     notes: str = ""
-    extra_ports: int = 0
+    #: Why a thread started from a request may never finish here (a known hazard), or "".
+    threads_may_not_run: str = ""
 
     def check(self) -> None:
         self.requirements()
@@ -399,6 +400,7 @@ KINDS: dict[str, Kind] = {
             _needs_gunicorn,
             workers=2,
             notes="workers are recycled every 20-25 requests: many pids",
+            threads_may_not_run="a recycled worker exits at once, killing its daemon threads",
         ),
         Kind("gunicorn-preload", _gunicorn("--preload"), _needs_gunicorn, workers=4),
         Kind("uvicorn", _uvicorn, _needs_uvicorn, workers=3, asgi=True),
@@ -428,6 +430,7 @@ KINDS: dict[str, Kind] = {
             _needs_debian_uwsgi,
             workers=4,
             embedded_python=True,
+            threads_may_not_run="uWSGI 2.0.21 without enable-threads runs no Python threads",
         ),
         Kind("waitress", _waitress, _needs_waitress, workers=1, multiprocess=False),
         Kind(
