@@ -13,10 +13,24 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-__all__ = ["start_thread"]
+__all__ = ["in_short_lived_thread", "start_thread"]
+
+
+class _ShortLivedThread(threading.Thread):
+    """A thread lazycron started for one task; it ends when the task does."""
 
 
 def start_thread(target: Callable[[], None], name: str) -> threading.Thread:
-    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread = _ShortLivedThread(target=target, name=name, daemon=True)
     thread.start()
     return thread
+
+
+def in_short_lived_thread() -> bool:
+    """Whether the current thread is one lazycron started (a job or dispatcher thread).
+
+    A ``job_context`` uses it to tell per-thread resources that die with the thread (a
+    database connection opened by a job thread must be closed, not kept for reuse) from
+    those of a caller's thread (``run_now`` from a command or a test).
+    """
+    return isinstance(threading.current_thread(), _ShortLivedThread)
