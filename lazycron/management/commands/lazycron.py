@@ -1,0 +1,34 @@
+"""``python manage.py lazycron list|status|run NAME|tick``: the ``lazycron`` CLI, with
+the jobs found by autodiscovery and the state directory from the project's settings."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ...cli import add_commands, execute
+from ...django import runtime
+
+
+class Command(BaseCommand):
+    help = "Inspect and run lazycron jobs: list, status, run NAME, tick."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--json", action="store_true", help="machine-readable output")
+        add_commands(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["verbosity"] >= 2:
+            # -v 2 shows what lazycron does (runs, skipped ticks, lock contention).
+            handler = logging.StreamHandler(self.stderr)
+            logging.getLogger("lazycron").addHandler(handler)
+            logging.getLogger("lazycron").setLevel(logging.DEBUG)
+        # Runs happen in this process, whatever LAZYCRON["ENABLED"] says: ENABLED only
+        # governs the middleware. tick and run never trigger a check (DESIGN 2.10).
+        scheduler = runtime.get_scheduler()
+        status = execute(scheduler, options["command"], argparse.Namespace(**options), self.stdout)
+        if status:
+            raise CommandError(f"lazycron {options['command']} failed", returncode=status)
