@@ -7,7 +7,7 @@ import argparse
 import logging
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from ...cli import add_commands, execute
 from ...django import runtime
@@ -21,14 +21,25 @@ class Command(BaseCommand):
         add_commands(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["verbosity"] >= 2:
-            # -v 2 shows what lazycron does (runs, skipped ticks, lock contention).
-            handler = logging.StreamHandler(self.stderr)
-            logging.getLogger("lazycron").addHandler(handler)
+        if options["verbosity"] >= 2 and not logging.getLogger("lazycron").handlers:
+            # -v 2 shows what lazycron does (runs, skipped ticks, lock contention), unless
+            # the project's LOGGING already sends the lazycron logger somewhere.
+            logging.getLogger("lazycron").addHandler(logging.StreamHandler(self.stderr))
             logging.getLogger("lazycron").setLevel(logging.DEBUG)
         # Runs happen in this process, whatever LAZYCRON["ENABLED"] says: ENABLED only
         # governs the middleware. tick and run never trigger a check (DESIGN 2.10).
         scheduler = runtime.get_scheduler()
-        status = execute(scheduler, options["command"], argparse.Namespace(**options), self.stdout)
+        args = argparse.Namespace(**options)
+        status = execute(scheduler, options["command"], args, _Raw(self.stdout))
         if status:
             raise CommandError(f"lazycron {options['command']} failed", returncode=status)
+
+
+class _Raw:
+    """The CLI writes its own newlines; Django's OutputWrapper would add one per write."""
+
+    def __init__(self, wrapped: OutputWrapper) -> None:
+        self.wrapped = wrapped
+
+    def write(self, text: str) -> None:
+        self.wrapped.write(text, ending="")
