@@ -29,8 +29,8 @@ class Command(BaseCommand):
         # Runs happen in this process, whatever LAZYCRON["ENABLED"] says: ENABLED only
         # governs the middleware. tick and run never trigger a check (DESIGN 2.10).
         scheduler = runtime.get_scheduler()
-        args = argparse.Namespace(**options)
-        status = execute(scheduler, options["command"], args, _Raw(self.stdout))
+        namespace = argparse.Namespace(**options)
+        status = execute(scheduler, options["command"], namespace, _Raw(self.stdout))
         if status:
             raise CommandError(f"lazycron {options['command']} failed", returncode=status)
 
