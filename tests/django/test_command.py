@@ -29,6 +29,7 @@ def run(*args: str) -> str:
 def test_list_shows_autodiscovered_jobs_in_settings_time_zone() -> None:
     lines = run("list").splitlines()
     assert lines[0].split() == ["JOB", "SCHEDULE", "ZONE", "FUNCTION"]
+    assert "" not in lines  # Django's OutputWrapper must not double the CLI's newlines
     nightly = next(line for line in lines if line.startswith("testapp.nightly"))
     assert "cron 0 3 * * *" in nightly or "0 3 * * *" in nightly
     assert "Europe/Berlin" in nightly
