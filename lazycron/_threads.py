@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from ._log import logger
 
-__all__ = ["Handle", "start_thread"]
+__all__ = ["Handle", "in_short_lived_thread", "start_thread"]
 
 
 class Handle(Protocol):
@@ -51,15 +51,30 @@ class _PoolHandle:
 
 
 _warned_uwsgi = False
+_marks = threading.local()
+
+
+def in_short_lived_thread() -> bool:
+    """Whether the current thread is one lazycron started (a job or dispatcher thread).
+
+    A ``job_context`` uses it to tell per-thread resources that die with the thread (a
+    database connection opened by a job thread must be closed, not kept for reuse) from
+    those of a caller's thread (``run_now`` from a command or a test).
+    """
+    return getattr(_marks, "short_lived", False)
 
 
 def start_thread(target: Callable[[], None], name: str) -> Handle:
+    def marked() -> None:
+        _marks.short_lived = True
+        target()
+
     if _gevent_patched():
         import gevent
 
-        return _PoolHandle(gevent.get_hub().threadpool.spawn(target))
+        return _PoolHandle(gevent.get_hub().threadpool.spawn(marked))
     _warn_if_uwsgi_without_threads()
-    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread = threading.Thread(target=marked, name=name, daemon=True)
     thread.start()
     return thread
 
