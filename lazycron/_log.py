@@ -38,5 +38,7 @@ class ProblemLog:
             return dict(self._active)
 
     def reset(self) -> None:
-        with self._lock:
-            self._active.clear()
+        """Forget everything; used in a forked child, where the lock may have been held
+        by a thread that does not exist there, so it is replaced rather than taken."""
+        self._lock = threading.Lock()
+        self._active = {}

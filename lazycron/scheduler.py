@@ -266,29 +266,46 @@ class Scheduler:
 
         started: list[Handle] = []
         for name in names:
-            if name not in self.registry:
+            try:
+                thread = self._dispatch_one(name, retry_at, runs)
+            except Exception:
+                # One job's surprise must not strand the others popped with it.
+                self.problems.report(
+                    ("dispatch", name), "lazycron: could not look at job %r", name, exc_info=True
+                )
+                with self._mutex:
+                    self._plan(name, retry_at)
                 continue
-            job = self.registry.get(name)
-            now = self.clock.time()
-            state = self.runner.read(job)
-            if state is None:
-                # First sight (or an unreadable state): record it inline. This never runs
-                # the job; it only writes down when the job was first seen.
-                result = self.runner.attempt(job, first_sight_only=True)
-                if not (result.verdict is Verdict.DONE and result.next_due == -math.inf):
-                    with self._mutex:
-                        self._plan(name, result.next_due if result.next_due else retry_at)
-                    continue
-            else:
-                wait_until = self.runner.needs_attempt(job, state, now)
-                if wait_until is not None:
-                    with self._mutex:
-                        self._plan(name, wait_until)
-                    continue
-                self._note_overrun(job, state, now)
-            started.append(self._spawn(job, runs))
+            if thread is not None:
+                started.append(thread)
         self._rearm()
         return started
+
+    def _dispatch_one(
+        self, name: str, retry_at: float, runs: list[tuple[str, Run]] | None
+    ) -> Handle | None:
+        """Read one popped job's state and decide: plan it for later, or start its thread."""
+        if name not in self.registry:
+            return None
+        job = self.registry.get(name)
+        now = self.clock.time()
+        state = self.runner.read(job)
+        if state is None:
+            # First sight (or an unreadable state): record it inline. This never runs the
+            # job; it only writes down when the job was first seen.
+            result = self.runner.attempt(job, first_sight_only=True)
+            if not (result.verdict is Verdict.DONE and result.next_due == -math.inf):
+                with self._mutex:
+                    self._plan(name, result.next_due if result.next_due else retry_at)
+                return None
+        else:
+            wait_until = self.runner.needs_attempt(job, state, now)
+            if wait_until is not None:
+                with self._mutex:
+                    self._plan(name, wait_until)
+                return None
+            self._note_overrun(job, state, now)
+        return self._spawn(job, runs)
 
     def _spawn(self, job: Job, runs: list[tuple[str, Run]] | None) -> Handle:
         with self._mutex:

@@ -567,3 +567,32 @@ def test_fake_clock_is_used_everywhere(make_scheduler: Any, clock: FakeClock, ca
     clock.advance(86400)
     run_check(scheduler)
     assert len(seen) == 1
+
+
+def test_one_jobs_surprise_does_not_strand_the_others(
+    registry: Registry, state_dir: Path, clock: FakeClock, lazycron_log: Any
+) -> None:
+    ran: list[str] = []
+    for name in ("bad", "good"):
+        lazycron.job(every=10, name=name, registry=registry)(lambda n=name: ran.append(n))
+
+    class Surprising(FileBackend):
+        broken = False
+
+        def read(self, job_name: str) -> JobState | None:
+            if self.broken and job_name == "bad":
+                raise RuntimeError("a bug somewhere below us")
+            return super().read(job_name)
+
+    backend = Surprising(state_dir)
+    scheduler = Scheduler(registry, backend=backend, clock=clock, check_interval=0)
+    run_check(scheduler)
+    backend.broken = True
+    clock.advance(10)
+    run_check(scheduler)
+    assert ran == ["good"]
+    assert "could not look at job 'bad'" in lazycron_log.text
+    backend.broken = False
+    clock.advance(1)  # the bad job is retried after MIN_RETRY, not forgotten
+    run_check(scheduler)
+    assert sorted(ran) == ["bad", "good"]
