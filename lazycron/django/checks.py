@@ -104,6 +104,13 @@ def check_state_dir(
 
 
 def _state_dir_problem(directory: Path) -> str | None:
+    try:
+        return _inspect_state_dir(directory)
+    except OSError as exc:  # e.g. a parent this user may not even look into
+        return f"state directory {directory} cannot be used: {exc}"
+
+
+def _inspect_state_dir(directory: Path) -> str | None:
     if directory.exists():
         try:
             FileBackend(directory).prepare()  # validates only: the directory exists
