@@ -369,17 +369,24 @@ def check_quiet_gap_coalesced(proof: Proof) -> None:
         assert all(b.tick > first.tick for b in after[1:])
 
 
+# Extra p99 slack, in seconds, where the server itself makes the tail noisy: workers that
+# exit every 20 requests leave a client waiting ~0.1 s for a fresh worker now and then,
+# in either phase. The median is held to the same bound everywhere.
+P99_SLACK = {"gunicorn-max-requests": 0.25}
+
+
 def check_no_slower_while_jobs_run(
     proof: Proof, *, ratio: float = 3.0, during: list[float] | None = None
 ) -> None:
     """Responses served while a job runs (or ``during``) are not slower than those of a site
     with no jobs: p99 and median within ``ratio`` times the baseline's, plus a little slack
     in seconds for a noisy box. A hook that waited for a job would cost 50 ms to 2.5 s."""
+    p99_slack = P99_SLACK.get(proof.kind.name, 0.05)
     name = proof.kind.name
     base = proof.warm_baseline()
     during = proof.during_jobs() if during is None else during
     assert len(during) >= 20, f"{name}: only {len(during)} requests overlapped a job run"
-    for label, fraction, slack in (("p99", 0.99, 0.05), ("median", 0.5, 0.01)):
+    for label, fraction, slack in (("p99", 0.99, p99_slack), ("median", 0.5, 0.01)):
         got, reference = percentile(during, fraction), percentile(base, fraction)
         assert got <= ratio * reference + slack, (
             f"{name}: {label} {got * 1000:.1f} ms while jobs ran, "
