@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import signal
@@ -94,9 +95,11 @@ def wrk(
     threads: int = 2,
     connections: int = 16,
     delay_ms: float | None = None,
+    timeout: float = 10.0,
 ) -> dict[str, Any]:
     """Run wrk once; requests/s, latency percentiles (ms) and errors."""
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
+    command.append(f"--timeout={timeout:g}s")
     with tempfile.TemporaryDirectory() as tmp:
         if delay_ms is not None:
             script = Path(tmp) / "paced.lua"
@@ -122,14 +125,19 @@ def wrk(
 
 
 def read_runs(log: Path) -> list[tuple[str, float, int, float, float]]:
-    """The job log: (scheduler, tick, pid, start, end) per run."""
+    """The job log: (scheduler, tick, pid, start, end) per run; a run that never wrote
+    its end line (its process was stopped) ends at infinity."""
     if not log.exists():
         return []
-    rows = []
+    runs: dict[tuple[str, float, int, float], float] = {}
     for line in log.read_text().splitlines():
-        who, tick, pid, start, end = line.split()
-        rows.append((who, float(tick), int(pid), float(start), float(end)))
-    return rows
+        event, who, tick, pid, start, *end = line.split()
+        key = (who, float(tick), int(pid), float(start))
+        if event == "start":
+            runs.setdefault(key, math.inf)
+        else:
+            runs[key] = float(end[0])
+    return [(*key, end) for key, end in runs.items()]
 
 
 def busy_fraction(
