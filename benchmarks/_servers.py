@@ -21,6 +21,9 @@ from _common import ROOT, free_port, wait_for_port
 # wrk's Lua hook: wait this many milliseconds before each request on a connection, so a
 # handful of connections send a steady, moderate load and latency is not queueing.
 PACED_LUA = "function delay()\n  return {delay_ms}\nend\n"
+# The same with exponential gaps (Poisson arrivals): a fixed period would phase-lock with an
+# interval job's grid and make lateness look better (or worse) than real traffic would.
+POISSON_LUA = "function delay()\n  return -math.log(1 - math.random()) * {delay_ms}\nend\n"
 
 
 @dataclass
