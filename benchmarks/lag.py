@@ -39,7 +39,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    seconds = 20 if args.quick else 75
+    seconds = 20 if args.quick else 60
     if not shutil.which("wrk"):
         save("lag", {"skipped": "wrk is not installed"})
         return 0
