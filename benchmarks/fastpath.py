@@ -160,22 +160,29 @@ def bench_asgi(scheduler: Scheduler, rounds: int, number: int) -> dict[str, Any]
 
 def bench_django(state_dir: str, rounds: int, number: int) -> dict[str, Any]:
     try:
-        import lazycron.middleware  # noqa: F401
+        import lazycron.middleware
     except ImportError as exc:
         print(f"Django   skipped: {exc}")
         return {"skipped": f"lazycron.middleware is not importable: {exc}"}
-    os.environ["LAZYCRON_BENCH_STATE_DIR"] = state_dir
+    os.environ["LAZYCRON_STATE_DIR"] = state_dir
     os.environ["DJANGO_SETTINGS_MODULE"] = "sites.django_settings"
-    os.environ["BENCH_MODE"] = "bare"
+    os.environ["BENCH_MODE"] = "lazycron"
     import django
     from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
     from django.test import RequestFactory
 
     django.setup()
-    bare_handler = WSGIHandler()
-    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "lazycron.middleware.LazyCronMiddleware"]
+
+    @lazycron.job(every="1h", name="django-hourly")
+    def hourly() -> None:
+        pass
+
     lazy_handler = WSGIHandler()
+    with_lazycron = settings.MIDDLEWARE
+    settings.MIDDLEWARE = [m for m in with_lazycron if not m.startswith("lazycron")]
+    bare_handler = WSGIHandler()
+    settings.MIDDLEWARE = with_lazycron
     environ = RequestFactory().get("/").environ
 
     def start_response(status: str, headers: Any) -> None:
@@ -183,7 +190,7 @@ def bench_django(state_dir: str, rounds: int, number: int) -> dict[str, Any]:
 
     # The first request through lazycron's middleware makes its first check.
     lazy_handler(dict(environ), start_response)
-    from lazycron.django import get_scheduler  # type: ignore[import-not-found,unused-ignore]
+    from lazycron.django.runtime import get_scheduler
 
     scheduler = get_scheduler()
     assert scheduler.wait_idle(10)

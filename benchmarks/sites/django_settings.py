@@ -39,9 +39,9 @@ LOGGING_CONFIG = None
 if MODE == "lazycron":
     INSTALLED_APPS.append("lazycron")
     MIDDLEWARE.append("lazycron.middleware.LazyCronMiddleware")
-    LAZYCRON_CHECK_INTERVAL = float(os.environ.get("CHECK_INTERVAL", "30"))
+    LAZYCRON = {"CHECK_INTERVAL": float(os.environ.get("CHECK_INTERVAL", "30"))}
     if os.environ.get("LAZYCRON_STATE_DIR"):
-        LAZYCRON_STATE_DIR = os.environ["LAZYCRON_STATE_DIR"]
+        LAZYCRON["STATE_DIR"] = os.environ["LAZYCRON_STATE_DIR"]
 elif MODE == "pseudo_cron":
     INSTALLED_APPS.append("pseudo_cron")
     MIDDLEWARE.append("pseudo_cron.middleware.CronMiddleware")
