@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from ._log import logger
 
-__all__ = ["Handle", "start_thread"]
+__all__ = ["Handle", "in_short_lived_thread", "start_thread"]
 
 
 class Handle(Protocol):
@@ -51,15 +51,30 @@ class _PoolHandle:
 
 
 _warned_uwsgi = False
+_marks = threading.local()
+
+
+def in_short_lived_thread() -> bool:
+    """Whether the current thread is one lazycron started (a job or dispatcher thread).
+
+    A ``job_context`` uses it to tell per-thread resources that die with the thread (a
+    database connection opened by a job thread must be closed, not kept for reuse) from
+    those of a caller's thread (``run_now`` from a command or a test).
+    """
+    return getattr(_marks, "short_lived", False)
 
 
 def start_thread(target: Callable[[], None], name: str) -> Handle:
+    def marked() -> None:
+        _marks.short_lived = True
+        target()
+
     if _gevent_patched():
         import gevent
 
-        return _PoolHandle(gevent.get_hub().threadpool.spawn(target))
+        return _PoolHandle(gevent.get_hub().threadpool.spawn(marked))
     _warn_if_uwsgi_without_threads()
-    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread = threading.Thread(target=marked, name=name, daemon=True)
     thread.start()
     return thread
 
@@ -70,14 +85,33 @@ def _gevent_patched() -> bool:
 
 
 def uwsgi_threads_disabled() -> bool:
-    """True inside a uWSGI process started without ``--enable-threads`` or ``--threads``."""
+    """True inside a uWSGI process whose Python threads are off (no ``--enable-threads``).
+
+    ``uwsgi.has_threads`` says what uWSGI actually did: 2.0.31 turns threads on by itself,
+    2.0.21 does not. Without it, read the options: their values are bytes from an ini file
+    (``enable-threads = false`` is present but off) and ``True`` from a bare flag.
+    """
     uwsgi = sys.modules.get("uwsgi")
+    has_threads = getattr(uwsgi, "has_threads", None)
+    if isinstance(has_threads, int):
+        return not has_threads
     options = getattr(uwsgi, "opt", None)
     if not isinstance(options, dict):
         return False
     return not any(
-        key in options for key in ("enable-threads", b"enable-threads", "threads", b"threads")
+        _uwsgi_option_on(options.get(key))
+        for key in ("enable-threads", b"enable-threads", "threads", b"threads")
     )
+
+
+def _uwsgi_option_on(value: object) -> bool:
+    if isinstance(value, list):  # an option given more than once: the last one wins
+        value = value[-1] if value else None
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
+    if isinstance(value, str):
+        return value.strip().lower() not in {"", "0", "false", "no", "off"}
+    return bool(value)
 
 
 def _warn_if_uwsgi_without_threads() -> None:
@@ -86,7 +120,7 @@ def _warn_if_uwsgi_without_threads() -> None:
         return
     _warned_uwsgi = True
     logger.warning(
-        "lazycron: uWSGI was started without --enable-threads; depending on the uWSGI "
-        "version, Python threads may never run and no job will. Add --enable-threads "
-        "(or `enable-threads = true` in uwsgi.ini)."
+        "lazycron: uWSGI was started without --enable-threads, so Python threads only "
+        "move while this worker serves a request (or never): jobs run late and stall "
+        "when traffic stops. Add --enable-threads (or `enable-threads = true` in uwsgi.ini)."
     )

@@ -7,12 +7,10 @@ only starts a thread. It never awaits the job, because the server would wait for
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from .jobs import Registry
-from .scheduler import Scheduler
+from ._middleware import MiddlewareBase
 
 __all__ = ["LazyCronMiddleware"]
 
@@ -23,26 +21,13 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class LazyCronMiddleware:
+class LazyCronMiddleware(MiddlewareBase):
     """Wrap an ASGI application: ``app = LazyCronMiddleware(app, state_dir="var/cron")``.
 
     Keyword arguments are those of :class:`lazycron.Scheduler`.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        state_dir: str | os.PathLike[str] | None = None,
-        check_interval: float = 30.0,
-        registry: Registry | None = None,
-        scheduler: Scheduler | None = None,
-        **options: Any,
-    ) -> None:
-        self.app = app
-        self.scheduler = scheduler or Scheduler(
-            registry, state_dir=state_dir, check_interval=check_interval, **options
-        )
+    app: ASGIApp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scheduler = self.scheduler

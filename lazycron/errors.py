@@ -3,7 +3,7 @@ start-up time, never in the middle of a request."""
 
 from __future__ import annotations
 
-__all__ = ["ConfigurationError", "JobDefinitionError", "LazyCronError"]
+__all__ = ["ConfigurationError", "DuplicateJobError", "JobDefinitionError", "LazyCronError"]
 
 
 class LazyCronError(Exception):
@@ -16,6 +16,10 @@ class JobDefinitionError(LazyCronError, ValueError):
     Raised by ``@lazycron.job`` when the decorator runs, so a mistake shows up at import
     time (or in Django's system checks), never while serving a request.
     """
+
+
+class DuplicateJobError(JobDefinitionError):
+    """Two different functions were declared under one job name."""
 
 
 class ConfigurationError(LazyCronError, ValueError):

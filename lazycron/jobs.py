@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from .errors import JobDefinitionError
+from .errors import DuplicateJobError, JobDefinitionError
 from .schedules import CronSchedule, Schedule, parse_interval, resolve_timezone
 
 __all__ = ["Job", "Registry", "default_registry", "job"]
@@ -77,7 +77,7 @@ class Registry:
             # The same function declared again is a module being re-imported (Django's
             # autoreloader, importlib.reload): replace it. Two functions, one name: error.
             if existing is not None and existing.origin != new.origin:
-                raise JobDefinitionError(
+                raise DuplicateJobError(
                     f"duplicate job name {new.name!r}: already declared by {existing.origin}, "
                     f"declared again by {new.origin}; pass name='...' to tell them apart"
                 )

@@ -9,12 +9,10 @@ itself), so all it does is start a thread.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from .jobs import Registry
-from .scheduler import Scheduler
+from ._middleware import MiddlewareBase
 
 __all__ = ["LazyCronMiddleware"]
 
@@ -22,27 +20,14 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-class LazyCronMiddleware:
+class LazyCronMiddleware(MiddlewareBase):
     """Wrap a WSGI application: ``app = LazyCronMiddleware(app, state_dir="var/cron")``.
 
     Keyword arguments are those of :class:`lazycron.Scheduler`; pass ``scheduler=`` to
     share one scheduler between several apps.
     """
 
-    def __init__(
-        self,
-        app: WSGIApp,
-        *,
-        state_dir: str | os.PathLike[str] | None = None,
-        check_interval: float = 30.0,
-        registry: Registry | None = None,
-        scheduler: Scheduler | None = None,
-        **options: Any,
-    ) -> None:
-        self.app = app
-        self.scheduler = scheduler or Scheduler(
-            registry, state_dir=state_dir, check_interval=check_interval, **options
-        )
+    app: WSGIApp
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         response = self.app(environ, start_response)

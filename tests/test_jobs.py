@@ -9,6 +9,7 @@ import pytest
 
 import lazycron
 from lazycron import JobDefinitionError, Registry
+from lazycron.errors import DuplicateJobError
 
 
 def test_the_decorator_returns_the_function_unchanged(registry: Registry) -> None:
@@ -100,6 +101,7 @@ def test_duplicate_names_are_refused_and_name_both_places(registry: Registry) ->
         def second() -> None: ...
 
     assert "first" in str(info.value) and "second" in str(info.value)
+    assert isinstance(info.value, DuplicateJobError)  # so Django's checks can tell it apart
 
 
 def test_redeclaring_the_same_function_replaces_it(registry: Registry) -> None:

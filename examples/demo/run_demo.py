@@ -1,15 +1,17 @@
 """Run the demo: a real gunicorn with 4 workers, real traffic, and a table of job runs.
 
-    make demo        (or: python examples/demo/run_demo.py [--seconds 15] [--workers 4])
+    make demo        (or: python examples/demo/run_demo.py [--site wsgi] [--seconds 15])
 
-Prints every run (job, tick, start, lateness, duration, worker pid), then a summary that
-checks the promise: one run per tick, across all workers, and fast responses throughout.
+By default it serves the example Django project (examples/django_site: two apps whose
+cron.py files are found automatically, one job writing through the ORM); ``--site wsgi``
+serves the plain WSGI site in examples/demo/site.py instead. It prints every run (job,
+tick, start, lateness, duration, worker pid), then a summary that checks the promise: one
+run per tick across all workers, and every response a 200.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import signal
@@ -23,6 +25,7 @@ import urllib.request
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,18 +35,29 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="how long to send traffic")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--clients", type=int, default=8, help="concurrent client threads")
+    parser.add_argument("--site", choices=["django", "wsgi"], default="django")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="lazycron-demo-"))
-    log, server_log = work / "runs.jsonl", work / "gunicorn.log"
+    log, server_log = work / "runs.log", work / "gunicorn.log"
     env = {
         **os.environ,
-        "DEMO_LOG": str(log),
-        "LAZYCRON_STATE_DIR": str(work / "state"),
+        "DEMO_LOG": str(log),  # the WSGI site's run log
+        "DEMO_VAR": str(work),  # the Django site's state, database and run log
+        "LAZYCRON_STATE_DIR": str(work / "lazycron"),
         "CHECK_INTERVAL": "1",
     }
+    manage = [sys.executable, "manage.py"]
+    if args.site == "django":
+        site_dir, app = ROOT / "examples" / "django_site", "demo.wsgi:application"
+        subprocess.run([*manage, "migrate", "-v0"], cwd=site_dir, env=env, check=True)
+    else:
+        site_dir, app = ROOT, "examples.demo.site:application"
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    print(f"starting gunicorn with {args.workers} workers; state and logs in {work}")
+    print(
+        f"starting gunicorn with {args.workers} workers serving the {args.site} site; "
+        f"state and logs in {work}"
+    )
     with open(server_log, "wb") as output:
         server = subprocess.Popen(
             [
@@ -53,8 +67,8 @@ def main() -> int:
                 "-b",
                 "127.0.0.1:0",
                 "--chdir",
-                str(ROOT),
-                "examples.demo.site:application",
+                str(site_dir),
+                app,
             ],
             env=env,
             stdout=output,
@@ -71,9 +85,30 @@ def main() -> int:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(15)
 
-    runs = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    runs = read_runs(log)
     print_runs(runs)
+    if args.site == "django":
+        print("\n$ python manage.py lazycron status")
+        sys.stdout.flush()
+        subprocess.run([*manage, "lazycron", "status"], cwd=site_dir, env=env, check=False)
     return summarize(runs, latencies, statuses)
+
+
+def read_runs(log: Path) -> list[dict[str, Any]]:
+    """The run log: one ``job tick start end pid`` line per run, tab-separated."""
+    runs = []
+    for line in log.read_text().splitlines() if log.exists() else []:
+        job, tick, start, end, pid = line.split("\t")
+        runs.append(
+            {
+                "job": job,
+                "tick": float(tick),
+                "start": float(start),
+                "end": float(end),
+                "pid": int(pid),
+            }
+        )
+    return runs
 
 
 def wait_for_url(server_log: Path) -> str:
@@ -116,30 +151,30 @@ def clock(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%H:%M:%S.%f")[:-3]
 
 
-def print_runs(runs: list[dict[str, float]]) -> None:
+def print_runs(runs: list[dict[str, Any]]) -> None:
     print()
-    print(f"{'JOB':<15} {'TICK':<13} {'STARTED':<13} {'LATENESS':>9} {'DURATION':>9} {'PID':>8}")
+    print(f"{'JOB':<20} {'TICK':<13} {'STARTED':<13} {'LATENESS':>9} {'DURATION':>9} {'PID':>8}")
     for run in sorted(runs, key=lambda r: (r["start"], r["job"])):
         print(
-            f"{run['job']:<15} {clock(run['tick']):<13} {clock(run['start']):<13} "
+            f"{run['job']:<20} {clock(run['tick']):<13} {clock(run['start']):<13} "
             f"{run['start'] - run['tick']:>8.3f}s {run['end'] - run['start']:>8.3f}s "
             f"{run['pid']:>8}"
         )
 
 
-def summarize(runs: list[dict[str, float]], latencies: list[float], statuses: Counter[int]) -> int:
-    by_job: dict[str, list[dict[str, float]]] = defaultdict(list)
+def summarize(runs: list[dict[str, Any]], latencies: list[float], statuses: Counter[int]) -> int:
+    by_job: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for run in runs:
         by_job[str(run["job"])].append(run)
     print()
-    print(f"{'JOB':<15} {'RUNS':>5} {'TICKS':>6} {'DUPLICATES':>11} {'WORKERS':>8}")
+    print(f"{'JOB':<20} {'RUNS':>5} {'TICKS':>6} {'DUPLICATES':>11} {'WORKERS':>8}")
     duplicates = 0
     for job, items in sorted(by_job.items()):
         ticks = Counter(r["tick"] for r in items)
         dup = sum(count - 1 for count in ticks.values())
         duplicates += dup
         print(
-            f"{job:<15} {len(items):>5} {len(ticks):>6} {dup:>11} "
+            f"{job:<20} {len(items):>5} {len(ticks):>6} {dup:>11} "
             f"{len({r['pid'] for r in items}):>8}"
         )
     ordered = sorted(latencies)

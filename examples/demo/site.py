@@ -6,7 +6,6 @@ can show what ran, when and where, from the jobs' own side effects.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any
@@ -21,17 +20,11 @@ def log_run(name: str, work: float = 0.0) -> None:
     run = lazycron.current_run()
     started = time.time()
     time.sleep(work)
-    line = json.dumps(
-        {
-            "job": name,
-            "tick": run.tick if run else None,
-            "start": started,
-            "end": time.time(),
-            "pid": os.getpid(),
-        }
-    )
+    tick = run.tick if run else float("nan")
+    # the same line as the Django example site's run log: job, tick, start, end, pid
+    line = f"{name}\t{tick:.3f}\t{started:.3f}\t{time.time():.3f}\t{os.getpid()}\n"
     with open(LOG, "a") as log:  # one short append per run
-        log.write(line + "\n")
+        log.write(line)
 
 
 @lazycron.job(every="2s", name="heartbeat")

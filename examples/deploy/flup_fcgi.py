@@ -3,6 +3,12 @@
     python flup_fcgi.py --bind 127.0.0.1:9000 --app myproject.wsgi:application \
         [--app-dir /srv/myproject] [--children 4]
 
+The application is wrapped in lazycron's middleware, as on every server::
+
+    application = LazyCronMiddleware(
+        application, state_dir="/var/lib/mysite/lazycron", check_interval=30
+    )
+
 Put a FastCGI-speaking web server in front (see lighttpd-fastcgi.conf). Each child is its own
 process with its own lazycron scheduler; all of them share LAZYCRON_STATE_DIR.
 Stop it with SIGTERM or SIGINT.

@@ -2,6 +2,13 @@
 
     gunicorn -c gunicorn.conf.py myproject.wsgi:application
 
+where myproject/wsgi.py ends with::
+
+    from lazycron.wsgi import LazyCronMiddleware
+    application = LazyCronMiddleware(
+        application, state_dir="/var/lib/mysite/lazycron", check_interval=30
+    )
+
 Every value can also be given on the command line, which wins over this file (the
 integration tests pass --bind, --workers, --pid and the variant flags that way). Nothing here
 is lazycron-specific: any worker class and worker count works, because each job has its own

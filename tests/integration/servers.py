@@ -430,7 +430,7 @@ KINDS: dict[str, Kind] = {
             _needs_debian_uwsgi,
             workers=4,
             embedded_python=True,
-            threads_may_not_run="uWSGI 2.0.21 without enable-threads runs no Python threads",
+            threads_may_not_run="uWSGI 2.0.21 w/o enable-threads: threads move only in a request",
         ),
         Kind("waitress", _waitress, _needs_waitress, workers=1, multiprocess=False),
         Kind(

@@ -1,0 +1,154 @@
+"""System checks, each with a stable id (documented in docs/django.md).
+
+* ``lazycron.E001``: a job's schedule or time zone is invalid;
+* ``lazycron.E002``: the state directory is unusable and cannot be created;
+* ``lazycron.E003``: an unknown or invalid key in ``settings.LAZYCRON``;
+* ``lazycron.E004``: two functions declared under one job name;
+* ``lazycron.W001``: jobs are declared but the middleware is not in ``MIDDLEWARE``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+from ..backend import FileBackend, UnsafeStateDirError, default_state_dir
+from ..errors import JobDefinitionError
+from ..jobs import default_registry
+from ..schedules import resolve_timezone
+from . import discovery
+from .conf import read_settings
+
+__all__ = ["MIDDLEWARE_PATH", "register_checks"]
+
+MIDDLEWARE_PATH = "lazycron.middleware.LazyCronMiddleware"
+TAG = "lazycron"
+
+
+def register_checks() -> None:
+    for check in (check_jobs, check_state_dir, check_settings, check_middleware):
+        register(check, TAG, Tags.compatibility)
+
+
+def check_jobs(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """E001 and E004: declarations refused at import, and schedules that cannot be
+    computed in the zone they will be read in (``settings.TIME_ZONE`` by default)."""
+    errors: list[CheckMessage] = []
+    for failure in discovery.failures():
+        duplicate = failure.duplicate
+        errors.append(
+            Error(
+                str(failure.error),
+                hint=(
+                    "Give one of them name='...'."
+                    if duplicate
+                    else "Fix the declaration; no job runs until then."
+                ),
+                obj=failure.module,
+                id="lazycron.E004" if duplicate else "lazycron.E001",
+            )
+        )
+    conf, _ = read_settings()
+    try:
+        default_zone = resolve_timezone(conf.time_zone)
+    except JobDefinitionError as exc:
+        return [
+            *errors,
+            Error(
+                f"settings.TIME_ZONE cannot be used for cron schedules: {exc}",
+                obj="settings.TIME_ZONE",
+                id="lazycron.E001",
+            ),
+        ]
+    now = time.time()
+    for job in default_registry:
+        try:
+            job.schedule.next_after(now, job.timezone or default_zone, now)
+        except Exception as exc:
+            errors.append(
+                Error(
+                    f"job {job.name!r}: schedule {job.schedule.describe()!r} cannot be "
+                    f"computed: {exc}",
+                    obj=job.origin,
+                    id="lazycron.E001",
+                )
+            )
+    return errors
+
+
+def check_state_dir(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """E002, without side effects: a missing directory is fine if it can be created."""
+    conf, _ = read_settings()
+    directory = Path(conf.state_dir or default_state_dir()).expanduser().absolute()
+    problem = _state_dir_problem(directory)
+    if problem is None:
+        return []
+    return [
+        Error(
+            problem,
+            hint="Set LAZYCRON['STATE_DIR'] to a directory the web server's user owns "
+            "and can write, or one it can create.",
+            obj="settings.LAZYCRON",
+            id="lazycron.E002",
+        )
+    ]
+
+
+def _state_dir_problem(directory: Path) -> str | None:
+    try:
+        return _inspect_state_dir(directory)
+    except OSError as exc:  # e.g. a parent this user may not even look into
+        return f"state directory {directory} cannot be used: {exc}"
+
+
+def _inspect_state_dir(directory: Path) -> str | None:
+    if directory.exists():
+        try:
+            FileBackend(directory).prepare()  # validates only: the directory exists
+        except (OSError, UnsafeStateDirError) as exc:
+            return f"state directory {directory} cannot be used: {exc}"
+        return None
+    parent = directory.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        return (
+            f"state directory {directory} does not exist and cannot be created: "
+            f"{parent} is not a writable directory"
+        )
+    return None
+
+
+def check_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """E003: every problem in settings.LAZYCRON, each with its own message."""
+    _, problems = read_settings()
+    return [Error(problem, obj="settings.LAZYCRON", id="lazycron.E003") for problem in problems]
+
+
+def check_middleware(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """W001: jobs that nothing will ever run."""
+    if not len(default_registry) or MIDDLEWARE_PATH in (settings.MIDDLEWARE or ()):
+        return []
+    return [
+        Warning(
+            f"{len(default_registry)} lazycron job(s) are declared, but {MIDDLEWARE_PATH} "
+            f"is not in settings.MIDDLEWARE, so no request will run them.",
+            hint=f"Add {MIDDLEWARE_PATH!r} to MIDDLEWARE, or run `manage.py lazycron tick` "
+            "from a system crontab and add 'lazycron.W001' to SILENCED_SYSTEM_CHECKS.",
+            obj="settings.MIDDLEWARE",
+            id="lazycron.W001",
+        )
+    ]

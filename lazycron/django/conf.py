@@ -1,0 +1,123 @@
+"""The ``LAZYCRON`` setting, read lazily and validated key by key.
+
+Read on first use and cached; the cache is dropped on Django's ``setting_changed``
+signal, so ``override_settings(LAZYCRON=...)`` and ``override_settings(TIME_ZONE=...)``
+work in tests. Validation returns every problem at once, so the system check
+(``lazycron.E003``) can list them all; code that needs usable settings calls
+:func:`get_settings`, which raises ``ImproperlyConfigured`` instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+
+__all__ = ["KEYS", "LazyCronSettings", "get_settings", "read_settings"]
+
+# Every accepted key, with what it must be (for messages).
+KEYS = {
+    "STATE_DIR": "a path (str or pathlib.Path)",
+    "CHECK_INTERVAL": "seconds, a number >= 0",
+    "HISTORY_LIMIT": "an integer >= 1",
+    "ENABLED": "True or False",
+}
+
+
+@dataclass(frozen=True)
+class LazyCronSettings:
+    """``settings.LAZYCRON`` with defaults applied, plus the Django settings we use."""
+
+    state_dir: Path | None = None  # None: lazycron's per-user default directory
+    check_interval: float = 30.0
+    history_limit: int = 50
+    enabled: bool = True
+    time_zone: str = "UTC"  # settings.TIME_ZONE: the zone cron expressions are read in
+
+
+def read_settings() -> tuple[LazyCronSettings, list[str]]:
+    """The settings, and the problems found in them (empty when all is well).
+
+    With problems, the returned settings use the defaults for the offending keys.
+    """
+    raw: object = getattr(django_settings, "LAZYCRON", None)
+    time_zone = getattr(django_settings, "TIME_ZONE", None) or "UTC"
+    if raw is None:
+        return LazyCronSettings(time_zone=time_zone), []
+    if not isinstance(raw, Mapping):
+        return LazyCronSettings(time_zone=time_zone), [
+            f"settings.LAZYCRON must be a dict, not {type(raw).__name__}"
+        ]
+    problems: list[str] = []
+    values: dict[str, Any] = {"time_zone": time_zone}
+    for key, value in raw.items():
+        if key not in KEYS:
+            problems.append(_unknown(key))
+            continue
+        error = _invalid(key, value)
+        if error:
+            problems.append(f"settings.LAZYCRON[{key!r}] = {value!r}: must be {error}")
+        else:
+            values[key.lower()] = _convert(key, value)
+    return LazyCronSettings(**values), problems
+
+
+def _unknown(key: object) -> str:
+    message = f"settings.LAZYCRON has an unknown key {key!r}"
+    close = difflib.get_close_matches(str(key).upper(), KEYS, n=1, cutoff=0.5)
+    if close:
+        return f"{message}; did you mean {close[0]!r}?"
+    return f"{message}; valid keys are {', '.join(KEYS)}"
+
+
+def _invalid(key: str, value: object) -> str | None:
+    """What ``value`` should have been, or ``None`` when it is fine."""
+    ok: bool
+    if key == "STATE_DIR":
+        ok = value is None or isinstance(value, str | os.PathLike)
+    elif key == "CHECK_INTERVAL":
+        ok = (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and value >= 0
+        )
+    elif key == "HISTORY_LIMIT":
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    else:  # ENABLED: a bool, not a truthy string such as "false"
+        ok = isinstance(value, bool)
+    return None if ok else KEYS[key]
+
+
+def _convert(key: str, value: Any) -> Any:
+    if key == "STATE_DIR":
+        return None if value is None else Path(value)
+    if key == "CHECK_INTERVAL":
+        return float(value)
+    return value
+
+
+_cached: LazyCronSettings | None = None
+
+
+def get_settings() -> LazyCronSettings:
+    """The validated settings; raises ``ImproperlyConfigured`` listing every problem."""
+    global _cached  # noqa: PLW0603 - a one-slot cache, dropped by clear_cache()
+    if _cached is None:
+        conf, problems = read_settings()
+        if problems:
+            raise ImproperlyConfigured("lazycron: " + "; ".join(problems))
+        _cached = conf
+    return _cached
+
+
+def clear_cache() -> None:
+    global _cached  # noqa: PLW0603
+    _cached = None

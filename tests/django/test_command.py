@@ -1,0 +1,63 @@
+"""``manage.py lazycron``: the CLI's commands, with the project's settings."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from lazycron.django import runtime
+
+
+@pytest.fixture(autouse=True)
+def state(tmp_path: Path):
+    with override_settings(LAZYCRON={"STATE_DIR": tmp_path / "state", "ENABLED": False}):
+        yield tmp_path / "state"
+    runtime.reset()
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("lazycron", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_list_shows_autodiscovered_jobs_in_settings_time_zone() -> None:
+    lines = run("list").splitlines()
+    assert lines[0].split() == ["JOB", "SCHEDULE", "ZONE", "FUNCTION"]
+    assert "" not in lines  # Django's OutputWrapper must not double the CLI's newlines
+    nightly = next(line for line in lines if line.startswith("testapp.nightly"))
+    assert "cron 0 3 * * *" in nightly or "0 3 * * *" in nightly
+    assert "Europe/Berlin" in nightly
+    assert "UTC" in next(line for line in lines if line.startswith("testapp.utc"))
+
+
+def test_status_uses_the_state_dir_from_settings(state: Path) -> None:
+    out = run("status")
+    assert out.splitlines()[0] == f"state: {state}"
+    assert "(not seen yet)" in out
+
+
+def test_run_runs_a_job_now_through_the_orm() -> None:
+    from tests.django.testapp.models import Note
+
+    before = Note.objects.filter(text="nightly").count()
+    out = run("run", "testapp.nightly")
+    assert out.startswith("testapp.nightly: ok in ")
+    assert Note.objects.filter(text="nightly").count() == before + 1
+    assert json.loads(run("--json", "status"))["jobs"][0]["last_run"]["trigger"] == "manual"
+
+
+def test_run_unknown_job_is_a_command_error() -> None:
+    with pytest.raises(CommandError) as info:
+        run("run", "nope")
+    assert info.value.returncode == 2
+
+
+def test_tick_records_first_sight_and_runs_nothing() -> None:
+    assert run("tick") == "nothing was due\n"
+    assert "(not seen yet)" not in run("status")

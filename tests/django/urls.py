@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+
+def sync_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("sync")
+
+
+async def async_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("async")
+
+
+urlpatterns = [path("sync/", sync_view), path("async/", async_view)]

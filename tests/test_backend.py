@@ -1,0 +1,65 @@
+"""The file backend: where state lives, with what permissions, and how it is written."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lazycron.backend import FileBackend, default_state_dir
+from lazycron.state import JobState, Run
+
+
+def test_default_state_dir_is_per_user_and_per_application(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LAZYCRON_STATE_DIR", raising=False)
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    app_a, app_b = tmp_path / "sites" / "shop", tmp_path / "sites" / "blog"
+    app_a.mkdir(parents=True)
+    app_b.mkdir(parents=True)
+    monkeypatch.chdir(app_a)
+    first = default_state_dir()
+    monkeypatch.chdir(app_b)
+    second = default_state_dir()
+    assert first != second
+    assert first.parent == tmp_path / "home" / ".local" / "state" / "lazycron"
+    assert first.name.startswith("shop-") and second.name.startswith("blog-")
+    assert not str(first).startswith("/tmp/lazycron")
+    FileBackend(first).prepare()
+    assert first.stat().st_mode & 0o777 == 0o700
+
+
+def test_environment_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAZYCRON_STATE_DIR", str(tmp_path / "explicit"))
+    assert default_state_dir() == tmp_path / "explicit"
+    monkeypatch.delenv("LAZYCRON_STATE_DIR")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    assert default_state_dir().parent == tmp_path / "xdg" / "lazycron"
+
+
+def test_state_round_trips_and_is_written_atomically(tmp_path: Path) -> None:
+    backend = FileBackend(tmp_path / "state")
+    backend.prepare()
+    state = JobState(first_seen=1.5, last_tick=60.0, schedule="every 1m")
+    state.record(
+        Run(run_id="r", tick=60.0, started=61.0, pid=7, host="h", outcome="ok", ended=62.5),
+        limit=10,
+    )
+    backend.write("job", state)
+    assert backend.read("job") == state
+    # only the final file remains: no temp files are left behind
+    assert [p.name for p in (tmp_path / "state").iterdir()] == [backend.path_for("job").name]
+    assert backend.path_for("job").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_relative_state_dir_is_fixed_at_construction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    backend = FileBackend("var/cron")
+    monkeypatch.chdir("/")  # daemonising servers chdir after loading the app
+    assert backend.directory == tmp_path / "var" / "cron"
+    assert os.path.isabs(backend.location)
