@@ -189,7 +189,7 @@ def bench_django(state_dir: str, rounds: int, number: int) -> dict[str, Any]:
         pass
 
     # The first request through lazycron's middleware makes its first check.
-    lazy_handler(dict(environ), start_response)
+    lazy_handler(dict(environ), start_response).close()
     from lazycron.django.runtime import get_scheduler
 
     scheduler = get_scheduler()
