@@ -204,6 +204,30 @@ def bench_django(state_dir: str, rounds: int, number: int) -> dict[str, Any]:
         rounds,
     )
     result["django"] = django.get_version()
+
+    # The full stack costs ~60 µs a request and wanders by more than that between rounds,
+    # so also time the middleware alone: it around a view-like callable, vs that callable.
+    from django.http import HttpResponse
+
+    from lazycron.middleware import LazyCronMiddleware
+
+    response = HttpResponse(b"hello")
+    request = RequestFactory().get("/")
+
+    def view(request: Any) -> HttpResponse:
+        return response
+
+    alone = compare(
+        "Dj. mw",
+        timer("app(request)", {"app": view, "request": request}, number * 100),
+        timer(
+            "app(request)",
+            {"app": LazyCronMiddleware(view), "request": request},
+            number * 100,
+        ),
+        rounds,
+    )
+    result["middleware_alone"] = alone
     return result
 
 

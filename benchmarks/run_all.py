@@ -77,8 +77,13 @@ def render(took: dict[str, float] | None, quick: bool) -> str:
     add("| item | target | measured: median [range] | result |")
     add("|---|---|---|---|")
     if fast:
-        for key, label in (("wsgi", "WSGI"), ("asgi", "ASGI"), ("django", "Django")):
+        for key, label in (
+            ("wsgi", "WSGI"),
+            ("asgi", "ASGI"),
+            ("django", "Django (middleware alone; full stack in §1)"),
+        ):
             part = fast[key]
+            part = part.get("middleware_alone", part)
             if "added_ns" in part:
                 add(
                     f"| 1. fast path added per request, {label} | < 1 µs | "
@@ -148,6 +153,13 @@ def render(took: dict[str, float] | None, quick: bool) -> str:
                 )
             else:
                 add(f"| {label} | - | - | not measured: {part['skipped']} |")
+        if "middleware_alone" in fast["django"]:
+            alone = fast["django"]["middleware_alone"]
+            add(
+                f"| Django middleware alone, around a view-like callable | "
+                f"{fmt(alone['bare_ns'], 'ns')} | {fmt(alone['wrapped_ns'], 'ns')} | "
+                f"{fmt(alone['added_ns'], 'ns')} |"
+            )
         if "passthrough_added_ns" in fast["asgi"]:
             add(
                 f"\nFor scale: an empty pass-through ASGI middleware (one more coroutine) adds "
