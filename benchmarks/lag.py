@@ -16,6 +16,7 @@ there is bounded by the interval, which is the point of the setting.
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import subprocess
 import sys
@@ -82,7 +83,8 @@ def main() -> int:
             "measured_rps": rates[rate, interval],
             "check_interval": interval,
             "lateness_s": summary(late) if late else None,
-            "p90_s": sorted(late)[int(0.9 * (len(late) - 1))] if late else None,
+            "p90_s": sorted(late)[math.ceil(0.9 * len(late)) - 1] if late else None,
+            "samples_s": sorted(late),
             "samples": len(late),
         }
         results["cells"][f"{rate}rps-ci{interval}"] = cell
