@@ -1,11 +1,14 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+:
 #   make demo   - a real 4-worker gunicorn, real traffic, and the table of job runs
 #   make test   - the whole test suite
+#   make bench  - the benchmarks (about 10 minutes; make bench-quick for a smoke run);
+#                 they write BENCHMARKS.md. Needs wrk (apt-get install -y wrk).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
+PEERS   = benchmarks/.venv-peers
 
-.PHONY: demo test lint check clean
+.PHONY: demo test lint check clean bench bench-quick
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +28,21 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 
 check: lint test
+
+# The peers (pseudo-cron pins Django 3.2, so it goes in without its pins, on the same Django
+# as the main venv; django-poormanscron is installed only to show that it no longer imports).
+$(PEERS)/.installed: $(BIN)/.installed
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/pip install --quiet -e . gunicorn "apscheduler>=3.10,<4" pytz \
+		"Django==$$($(BIN)/python -c 'import django; print(django.get_version())')"
+	$(PEERS)/bin/pip install --quiet --no-deps pseudo-cron==1.0.4 django-poormanscron==0.1.3
+	touch $@
+
+bench: $(BIN)/.installed $(PEERS)/.installed
+	$(BIN)/python benchmarks/run_all.py
+
+bench-quick: $(BIN)/.installed $(PEERS)/.installed
+	$(BIN)/python benchmarks/run_all.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

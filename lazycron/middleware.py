@@ -12,7 +12,7 @@ capable, so it never forces a sync/async switch onto the request.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
@@ -47,8 +47,9 @@ class LazyCronMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.async_mode:
             return self.__acall__(request)
-        response = self.get_response(request)
-        assert not isinstance(response, Awaitable)  # for mypy: sync mode, sync chain
+        # Sync mode, sync chain. A cast, not an assert: isinstance() against the Awaitable
+        # ABC costs ~180 ns, a quarter of this middleware's fast path (BENCHMARKS.md §1).
+        response = cast("HttpResponseBase", self.get_response(request))
         _after(response)
         return response
 
