@@ -13,12 +13,17 @@ import os
 import threading
 import time
 import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 import lazycron
 from lazycron.wsgi import LazyCronMiddleware
 
 from ..conftest import FakeClock
+from ._tools import tmpfs
 
 REQUESTS = 100_000
 
@@ -48,8 +53,16 @@ class Counting(logging.Handler):
         self.errors += record.levelno >= logging.ERROR
 
 
+@pytest.fixture
+def fast_state_dir(state_dir: Path) -> Iterator[Path]:
+    # This test is about lazycron's own resources, not the disk: on a tmpfs (when we may
+    # mount one) the fsyncs of a thousand runs cost nothing.
+    with tmpfs(state_dir, size="4m"):
+        yield state_dir
+
+
 def test_no_growth_in_threads_fds_or_memory(
-    make_scheduler, clock: FakeClock, registry, monkeypatch
+    make_scheduler, clock: FakeClock, registry, monkeypatch, fast_state_dir
 ) -> None:
     runs = [0]
     counting = Counting()
@@ -65,7 +78,7 @@ def test_no_growth_in_threads_fds_or_memory(
     def failing() -> None:
         raise RuntimeError("fails every time")
 
-    scheduler = make_scheduler(check_interval=0, history_limit=20)
+    scheduler = make_scheduler(state_dir=fast_state_dir, check_interval=0, history_limit=20)
     site = LazyCronMiddleware(app, scheduler=scheduler)
 
     def serve(count: int) -> None:
