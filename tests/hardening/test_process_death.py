@@ -14,9 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from filelock import FileLock, Timeout
 
-from lazycron.backend import FileBackend, safe_file_stem
+from lazycron.backend import FileBackend
 from lazycron.state import Run
 
 from ..apps.jobsite import read_log
@@ -35,10 +34,9 @@ def history(state_dir: Path, name: str = "sleeper") -> list[Run]:
 
 
 def lock_is_free(state_dir: Path, name: str = "sleeper") -> bool:
-    lock = FileLock(state_dir / f"{safe_file_stem(name)}.lock", fallback_to_soft=False)
-    try:
-        lock.acquire(blocking=False)
-    except Timeout:
+    """Try the job's lock exactly as lazycron takes it (through the backend)."""
+    lock = FileBackend(state_dir).lock(name)
+    if not lock.acquire():
         return False
     lock.release()
     return True
