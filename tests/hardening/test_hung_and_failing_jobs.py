@@ -64,9 +64,12 @@ def test_a_hung_job_holds_back_neither_other_jobs_nor_requests(
         slowest = 0.0
         for minute in range(1, 4):
             clock.advance(60)
-            for _ in range(50):
+            # Keep the traffic coming until the fast job has run: a job thread that finished
+            # a moment ago plans its next tick only then, and a check needs a request.
+            deadline = time.monotonic() + 10
+            while not fast_ran.acquire(timeout=0.002):
+                assert time.monotonic() < deadline, f"minute {minute}: fast job held back"
                 slowest = max(slowest, request(site), request(other_site))
-            assert fast_ran.acquire(timeout=10), f"minute {minute}: fast job held back"
             assert hung_started.wait(10)
         assert slowest < 0.05, f"a request took {slowest:.3f}s while a job hung"
         assert len(hung_runs) == 1  # never started again while it runs
@@ -78,13 +81,22 @@ def test_a_hung_job_holds_back_neither_other_jobs_nor_requests(
         assert status.overrunning
         (fast_status,) = scheduler.status(["fast"])
         assert not fast_status.overrunning
-        overruns = [r for r in lazycron_log.records if "expected_duration" in r.getMessage()]
-        assert len(overruns) == 1, "the overrun is logged once, not once per request"
+
+        # the other worker, finding the job running past expected_duration, says so once
+        # (the worker running it has it in hand, not on its plan)
+        def overruns() -> int:
+            return sum("expected_duration" in r.getMessage() for r in lazycron_log.records)
+
+        for _ in range(300):  # (whichever worker won the hung job, the other one looks)
+            clock.advance(0.1)
+            request(site)
+            request(other_site)
+        assert overruns() == 1, "the overrun is logged once, not once per request"
     finally:
         release.set()
     assert scheduler.wait_idle(10) and other.wait_idle(10)
     state = scheduler.runner.read(registry.get("hung"))
-    assert state is not None and [r.outcome for r in state.history] == ["ok"]
+    assert state is not None and state.history[0].outcome == "ok"
 
 
 def test_a_job_failing_at_every_tick_is_logged_once_per_run(
