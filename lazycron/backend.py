@@ -12,6 +12,7 @@ updates) and a long job never holds back another.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import inspect
 import os
@@ -168,7 +169,18 @@ class FileBackend:
                 f"could forge job state; fix it with `chmod 700 {self.directory}`"
             )
         if not os.access(self.directory, os.W_OK | os.X_OK):
-            raise PermissionError(f"state directory {self.directory} is not writable")
+            # Say why: "not writable" sends an operator to chmod, which cannot fix a
+            # read-only mount (and which root, who ignores mode bits, never needs).
+            if os.statvfs(self.directory).f_flag & os.ST_RDONLY:
+                raise OSError(
+                    errno.EROFS,
+                    f"state directory {self.directory} is on a Read-only file system; mount "
+                    f"it read-write or choose a state_dir on a writable one",
+                )
+            raise PermissionError(
+                f"state directory {self.directory} is not writable by uid {os.geteuid()}; "
+                f"`chown` it to the user the web server runs as and `chmod 700` it"
+            )
 
     def path_for(self, job_name: str) -> Path:
         return self.directory / f"{safe_file_stem(job_name)}.json"

@@ -34,7 +34,11 @@ def record(event: str) -> None:
         os.close(fd)
 
 
-@lazycron.job(every=float(os.environ.get("JOB_EVERY", "1")), name="sleeper")
+@lazycron.job(
+    every=float(os.environ.get("JOB_EVERY", "1")),
+    name="sleeper",
+    rerun_interrupted=os.environ.get("JOB_RERUN") == "1",
+)
 def sleeper() -> None:
     record("start")
     time.sleep(SLEEP)
