@@ -35,6 +35,7 @@ from ._log import ProblemLog, logger
 from .backend import Backend, StateUnreadableError
 from .clock import Clock
 from .jobs import Job
+from .schedules import MAX_COUNTED_SKIPS, CronSchedule
 from .state import JobState, Outcome, Run, Trigger
 
 __all__ = ["AttemptResult", "Runner", "current_run", "in_job_thread"]
@@ -193,7 +194,10 @@ class Runner:
             logger.info(
                 "lazycron: job %r missed %s tick(s); running once, for the latest (%s)",
                 job.name,
-                f"{skipped}+" if skipped >= 1000 else skipped,
+                # cron counts stop at MAX_COUNTED_SKIPS; interval counts are exact
+                f"at least {skipped}"
+                if isinstance(job.schedule, CronSchedule) and skipped >= MAX_COUNTED_SKIPS
+                else skipped,
                 _iso(tick),
             )
         if job.max_lateness is not None and now - tick > job.max_lateness:
