@@ -2,8 +2,13 @@
 
 This is what lazycron relies on: each due job runs on a short-lived thread started after
 the response. Thread lines are written by the threads themselves, a little after the
-response, from whichever worker process served the request. Where a server is known to
-lose such threads (Kind.threads_may_not_run), a shortfall is reported as xfail with the reason.
+response, from whichever worker process served the request.
+
+Two kinds are known to lose such threads (``Kind.threads_may_not_run``): gunicorn's
+``--max-requests`` recycling kills them with their worker, and Debian's uWSGI without
+``enable-threads`` only moves them during a request. They are not asserted here; what
+users see there is: runs recorded as interrupted (test_proof_gunicorn) and a warning in the
+log (test_proof_uwsgi, tests/test_uwsgi_threads.py).
 """
 
 from __future__ import annotations
@@ -13,12 +18,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.servers import APPS_DIR, App, Kind, Server, fire
+from tests.integration.servers import APPS_DIR, KINDS, App, Server, fire
 
 REQUESTS = 40
 
 
-def test_threads_started_from_requests_run(server_kind: Kind, shared_dir: Path) -> None:
+RELIABLE = sorted(name for name, kind in KINDS.items() if not kind.threads_may_not_run)
+
+
+@pytest.mark.parametrize("kind_name", RELIABLE)
+def test_threads_started_from_requests_run(kind_name: str, shared_dir: Path) -> None:
+    server_kind = KINDS[kind_name]
+    server_kind.check()  # fails in CI, skips locally, when the server is not installed
     log = shared_dir / "threads.log"
     app = App(APPS_DIR / "thread_probe.py", "asgi_app" if server_kind.asgi else "application")
     with Server(server_kind, app, env={"HELLO_LOG": str(log)}) as server:
@@ -31,6 +42,4 @@ def test_threads_started_from_requests_run(server_kind: Kind, shared_dir: Path) 
             if done >= REQUESTS:
                 break
             time.sleep(0.05)
-    if done < REQUESTS and server_kind.threads_may_not_run:
-        pytest.xfail(f"{done} of {REQUESTS} ran, known: {server_kind.threads_may_not_run}")
     assert done == REQUESTS, f"only {done} of {REQUESTS} request threads ran"
