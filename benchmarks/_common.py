@@ -117,23 +117,5 @@ def load(name: str) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-class FakeClock:
-    """Wall and monotonic time that move only when told (as in tests/conftest.py)."""
-
-    def __init__(self, start: float = 1_767_614_400.0) -> None:  # 2026-01-05 12:00 UTC
-        self.now = start
-        self.mono = 1000.0
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-        self.mono += seconds
-
-
 def dir_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())

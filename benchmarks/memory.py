@@ -18,11 +18,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import FakeClock, rss_kib, save
+from _common import rss_kib, save
 from fastpath import idle_scheduler, wsgi_app
 
 import lazycron
 from lazycron import Registry, Scheduler
+from lazycron.testing import FakeClock
 from lazycron.wsgi import LazyCronMiddleware
 
 

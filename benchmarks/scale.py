@@ -25,12 +25,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import FakeClock, dir_bytes, fmt, save, summary
+from _common import dir_bytes, fmt, save, summary
 
 import lazycron
 from lazycron import Registry, Scheduler
 from lazycron.backend import FileBackend
 from lazycron.state import JobState, encode
+from lazycron.testing import FakeClock
 
 
 def build(n: int, k: int, state_dir: Path, clock: FakeClock) -> tuple[Scheduler, list[int]]:

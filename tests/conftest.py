@@ -1,10 +1,10 @@
 """Shared fixtures: an injected clock, a private registry and state directory."""
+# FakeClock is re-exported here for the tests that import it from tests.conftest.
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,31 +12,7 @@ import pytest
 
 import lazycron
 from lazycron import Registry, Scheduler
-
-
-class FakeClock:
-    """Wall and monotonic time that move only when a test says so."""
-
-    def __init__(self, start: datetime = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)) -> None:
-        self.now = start.timestamp()
-        self.mono = 1000.0
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-        self.mono += seconds
-
-    def jump_wall(self, seconds: float) -> None:
-        """The wall clock steps (NTP, a resumed VM); monotonic time does not."""
-        self.now += seconds
-
-    def set(self, moment: datetime) -> None:
-        self.advance(moment.timestamp() - self.now)
+from lazycron.testing import FakeClock
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ import lazycron
 from lazycron.asgi import LazyCronMiddleware as ASGIMiddleware
 from lazycron.wsgi import LazyCronMiddleware as WSGIMiddleware
 
+from .sitekit import append_line, asgi_respond
+
 LOG = os.environ.get("JOB_LOG", os.devnull)
 SLEEP = float(os.environ.get("JOB_SLEEP", "0"))
 BUSY = float(os.environ.get("JOB_BUSY", "0"))  # seconds of pure-Python CPU work
@@ -26,12 +28,7 @@ BODY = b"hello from lazycron's test site\n"
 def record(event: str) -> None:
     run = lazycron.current_run()
     tick = run.tick if run else -1.0
-    line = f"{event} {tick!r} {os.getpid()} {time.time()!r}\n".encode()
-    fd = os.open(LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
+    append_line(LOG, f"{event} {tick!r} {os.getpid()} {time.time()!r}\n")
 
 
 @lazycron.job(
@@ -54,25 +51,7 @@ def hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 
 async def asgi_hello(scope: Any, receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [
-                (b"content-type", b"text/plain"),
-                (b"content-length", str(len(BODY)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": BODY})
+    await asgi_respond(scope, receive, send, BODY)
 
 
 application = WSGIMiddleware(hello, state_dir=STATE_DIR, check_interval=CHECK_INTERVAL)

@@ -13,7 +13,7 @@ never interleave. The tests judge lazycron by these lines, never by its own reco
 ``/nocl`` answers without a Content-Length: there waitress, uWSGI, mod_wsgi and mod_python
 keep the client waiting through ``close()``, lazycron's WSGI hook, so a hook that waited
 for a job would show. Loaded by each server from its path (Debian's embedded Python too),
-so it imports only the standard library and lazycron.
+so it imports only the standard library, lazycron and tests/apps/sitekit.py.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import lazycron
 from lazycron.asgi import LazyCronMiddleware as ASGIMiddleware
 from lazycron.wsgi import LazyCronMiddleware as WSGIMiddleware
+from tests.apps.sitekit import Receive, Send, append_line, asgi_respond
 
 LOG = os.environ.get("JOB_LOG", os.devnull)
 STATE_DIR = os.environ["LAZYCRON_STATE_DIR"]
@@ -45,12 +46,7 @@ logging.getLogger("lazycron").setLevel(logging.INFO)
 def record(event: str, job: str) -> None:
     run = lazycron.current_run()
     tick = run.tick if run else -1.0
-    line = f"{event} {job} {tick!r} {os.getpid()} {time.time()!r}\n".encode()
-    fd = os.open(LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
+    append_line(LOG, f"{event} {job} {tick!r} {os.getpid()} {time.time()!r}\n")
 
 
 def _declare(name: str, every: str, seconds: str) -> None:
@@ -79,24 +75,9 @@ def hello(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterab
     return [BODY]
 
 
-async def asgi_hello(
-    scope: dict[str, Any],
-    receive: Callable[[], Awaitable[dict[str, Any]]],
-    send: Callable[[dict[str, Any]], Awaitable[None]],
-) -> None:
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    headers = [(b"content-type", b"text/plain")]
-    if not scope["path"].endswith("/nocl"):
-        headers.append((b"content-length", str(len(BODY)).encode()))
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": BODY})
+async def asgi_hello(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    without_length = scope.get("path", "").endswith("/nocl")
+    await asgi_respond(scope, receive, send, BODY, length=not without_length)
 
 
 application = WSGIMiddleware(hello, state_dir=STATE_DIR, check_interval=CHECK_INTERVAL)
