@@ -369,10 +369,14 @@ def check_quiet_gap_coalesced(proof: Proof) -> None:
         assert all(b.tick > first.tick for b in after[1:])
 
 
-# Extra p99 slack, in seconds, where the server itself makes the tail noisy: workers that
-# exit every 20 requests leave a client waiting ~0.1 s for a fresh worker now and then,
-# in either phase. The median is held to the same bound everywhere.
-P99_SLACK = {"gunicorn-max-requests": 0.25}
+# Extra p99 slack, in seconds, where the server itself makes the tail noisy in either
+# phase: workers that exit every 20 requests leave a client waiting ~0.1 s for a fresh
+# worker; Apache prefork starts new mod_python children as keep-alive connections turn
+# over, and each imports the app on its first request (0.1-0.3 s; seen once in CI as a
+# 111 ms p99 against an 8 ms baseline that happened to have no fresh child). The median
+# is held to the same bound everywhere, and a hook that waited for a job would cost
+# 2.5 s, far above these.
+P99_SLACK = {"gunicorn-max-requests": 0.25, "apache-mod_python": 0.35}
 
 
 def check_no_slower_while_jobs_run(
