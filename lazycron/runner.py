@@ -35,7 +35,7 @@ from ._log import ProblemLog, logger
 from .backend import Backend, StateUnreadableError
 from .clock import Clock
 from .jobs import Job
-from .schedules import MAX_COUNTED_SKIPS, CronSchedule
+from .schedules import MAX_COUNTED_SKIPS, TICK_TOLERANCE, CronSchedule
 from .state import JobState, Outcome, Run, Trigger
 
 __all__ = ["AttemptResult", "Runner", "current_run", "in_job_thread"]
@@ -132,7 +132,7 @@ class Runner:
         if state is None or state.current is not None:
             return None
         due = self.next_due(job, state)
-        return None if due <= now + 1e-3 else due  # the scheduler's SLACK, see there
+        return None if due <= now + TICK_TOLERANCE else due
 
     # -- the attempt ----------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from .clock import Clock, SystemClock
 from .errors import ConfigurationError
 from .jobs import Job, Registry, default_registry
 from .runner import AttemptResult, JobContext, Runner, Verdict, in_job_thread, lazycron_thread
-from .schedules import resolve_timezone
+from .schedules import TICK_TOLERANCE, resolve_timezone
 from .state import JobState, Run
 
 __all__ = ["JobStatus", "Scheduler"]
@@ -49,10 +49,6 @@ MAX_SLEEP = 300.0
 # A job found running elsewhere (or a backend error) is looked at again after this long
 # at the least, so a check interval of 0 cannot turn into a thread per request.
 MIN_RETRY = 1.0
-# Wall and monotonic clocks are read separately and today's timestamps are only precise
-# to ~0.25 µs as floats, so a wake-up computed for a tick can land a hair after it. A
-# millisecond of slack (the same the interval grid allows) keeps "due at t" due at t.
-SLACK = 1e-3
 # A dispatcher thread not running this long after it was started means threads do not run.
 STUCK_AFTER = 10.0
 
@@ -201,7 +197,7 @@ class Scheduler:
         ready: list[str] = []
         with self._mutex:
             self._sync_registry()
-            while self._heap and self._heap[0][0] <= now + SLACK:
+            while self._heap and self._heap[0][0] <= now + TICK_TOLERANCE:
                 if peek:
                     return [self._heap[0][2]]
                 _, sequence, name = heapq.heappop(self._heap)
@@ -214,7 +210,7 @@ class Scheduler:
         """Set ``wake_at`` from the earliest planned tick, never sooner than the throttle."""
         with self._mutex:
             earliest = self._heap[0][0] if self._heap else math.inf
-        delay = min(max(earliest - self.clock.time() - SLACK, 0.0), MAX_SLEEP)
+        delay = min(max(earliest - self.clock.time() - TICK_TOLERANCE, 0.0), MAX_SLEEP)
         self.wake_at = max(self.monotonic() + delay, self._last_check + self.check_interval)
 
     # -- the dispatcher and job threads -----------------------------------------------------
@@ -335,15 +331,14 @@ class Scheduler:
             logger.exception("lazycron: unexpected error while attempting job %r", job.name)
         finally:
             retry_at = self.clock.time() + max(self.check_interval, MIN_RETRY)
+            # BUSY and FAILED carry no next_due: look again after the retry interval.
             due = result.next_due if result.next_due is not None else retry_at
             if result.verdict is Verdict.DONE:
                 self.problems.clear(("overrun", job.name))
             with self._mutex:
                 self._running.discard(job.name)
                 if job.name in self.registry:
-                    self._plan(
-                        job.name, max(due, retry_at) if result.verdict is Verdict.BUSY else due
-                    )
+                    self._plan(job.name, due)
             self._rearm()
 
     def _note_overrun(self, job: Job, state: JobState, now: float) -> None:

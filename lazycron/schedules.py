@@ -28,6 +28,7 @@ from croniter import CroniterBadCronError, CroniterBadDateError, CroniterError, 
 from .errors import JobDefinitionError
 
 __all__ = [
+    "TICK_TOLERANCE",
     "CronSchedule",
     "IntervalSchedule",
     "Schedule",
@@ -72,11 +73,12 @@ class Schedule(Protocol):
     def describe(self) -> str: ...
 
 
-# Tolerance, in seconds, when deciding which grid slot a timestamp sits in. A tick we
-# computed ourselves must land in its own slot: today's timestamps (~1.8e9) are only
-# precise to about 2.4e-7 s as floats, so anchor + 3 * 1.2 is a hair *before* the true
-# tick. A millisecond is far above that rounding and far below anything that matters.
-_SLOT_TOLERANCE = 1e-3
+# How close to a tick counts as "at" it, in seconds. Today's timestamps (~1.8e9) are only
+# precise to about 2.4e-7 s as floats: anchor + 3 * 1.2 lands a hair *before* the true
+# tick, and a wake-up computed from two separately read clocks can land a hair after
+# it. A millisecond is far above that rounding and far below anything that matters. The
+# interval grid, the runner and the scheduler's wake-ups all use this one value.
+TICK_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class IntervalSchedule:
     seconds: float
 
     def _slot(self, moment: float, anchor: float) -> int:
-        tolerance = min(_SLOT_TOLERANCE, self.seconds / 1000)
+        tolerance = min(TICK_TOLERANCE, self.seconds / 1000)
         return math.floor((moment - anchor + tolerance) / self.seconds)
 
     def next_after(self, reference: float, zone: tzinfo, anchor: float) -> float:
