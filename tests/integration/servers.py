@@ -216,6 +216,9 @@ class Kind:
     notes: str = ""
     #: Why a thread started from a request may never finish here (a known hazard), or "".
     threads_may_not_run: str = ""
+    #: The app runs as another user (Apache's www-data), who may not be able to read a
+    #: checkout in a private directory (CI's clone, a 0700 mktemp): stage the code.
+    other_user: bool = False
 
     def check(self) -> None:
         self.requirements()
@@ -439,6 +442,7 @@ KINDS: dict[str, Kind] = {
             _needs_apache("mod_wsgi.so", "libapache2-mod-wsgi-py3"),
             workers=4,
             embedded_python=True,
+            other_user=True,
         ),
         Kind(
             "apache-mod_python",
@@ -446,6 +450,7 @@ KINDS: dict[str, Kind] = {
             _needs_apache("mod_python.so", "libapache2-mod-python"),
             workers=4,
             embedded_python=True,
+            other_user=True,
         ),
         Kind("lighttpd-flup", _lighttpd_flup, _needs_lighttpd_flup, workers=4),
     ]
@@ -461,6 +466,26 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _stage_code(run_dir: Path, app: App, pythonpath: list[str]) -> tuple[App, list[str]]:
+    """Copy the checkout's ``lazycron`` and ``tests`` packages into the (world-readable)
+    run directory, and point the app and the path entries that name the checkout there."""
+    staged = run_dir / "checkout"
+    for package in ("lazycron", "tests"):
+        shutil.copytree(
+            REPO_ROOT / package,
+            staged / package,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
+    for path in [staged, *staged.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+    def moved(path: Path) -> Path:
+        return staged / path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+
+    app = App(moved(app.path.resolve()), app.callable)
+    return app, [str(moved(Path(p).resolve())) for p in pythonpath]
 
 
 def make_shared_dir(prefix: str = "lazycron-it-") -> Path:
@@ -539,12 +564,15 @@ class Server:
         self.run_dir.chmod(0o755)
         port = free_port()
         self.base_url = f"http://127.0.0.1:{port}"
+        app, pythonpath = self.app, [str(p) for p in self.pythonpath]
+        if kind.other_user:
+            app, pythonpath = _stage_code(self.run_dir, app, pythonpath)
         ctx = LaunchContext(
-            app=self.app,
+            app=app,
             run_dir=self.run_dir,
             port=port,
             env={**os.environ, **self.env},
-            pythonpath=[str(p) for p in self.pythonpath],
+            pythonpath=pythonpath,
             workers=self.workers or kind.workers,
         )
         for spec in kind.launcher(ctx):

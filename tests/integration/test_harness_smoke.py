@@ -24,14 +24,22 @@ def test_server_serves_hello(server_kind: Kind, shared_dir: Path) -> None:
     with Server(server_kind, app, env={"HELLO_LOG": str(log)}) as server:
         ready = time.perf_counter()
         replies = fire(server.base_url + "/", REQUESTS, CONCURRENCY)
+        # Workers boot a little apart and a fast one may win every accept for a while:
+        # on a multi-process server, send more rounds (a few at most) until a second
+        # worker has answered.
+        for _ in range(5):
+            if not server_kind.multiprocess or len({r.body for r in replies}) > 1:
+                break
+            time.sleep(0.2)
+            replies += fire(server.base_url + "/", REQUESTS, CONCURRENCY)
         served = time.perf_counter()
     stopped = time.perf_counter()
 
     statuses = Counter(reply.status for reply in replies)
-    assert statuses == {200: REQUESTS}, statuses
+    assert statuses == {200: len(replies)}, statuses
     logged = Counter(log.read_text().split())
     pids = {int(word) for word in logged if word.isdigit()}
-    assert logged["pid"] == REQUESTS
+    assert logged["pid"] == len(replies)
     answered = {int(r.body.split()[-1]) for r in replies}
     assert answered == pids
     if server_kind.multiprocess:
