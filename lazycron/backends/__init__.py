@@ -1,0 +1,19 @@
+"""Backends: where job state lives and how ticks are claimed (see :mod:`.base`)."""
+
+from .base import (
+    Backend,
+    BackendError,
+    Lease,
+    Snapshot,
+    StateUnreadableError,
+    UnsafeStateDirError,
+)
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "Lease",
+    "Snapshot",
+    "StateUnreadableError",
+    "UnsafeStateDirError",
+]
