@@ -24,9 +24,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import click
-from flask import Flask, current_app, has_app_context
-from flask.cli import AppGroup
+try:
+    import click
+    from flask import Flask, current_app, has_app_context
+    from flask.cli import AppGroup
+except ImportError as exc:  # pragma: no cover - tested in a subprocess without Flask
+    raise ImportError(
+        f'lazycron.flask needs Flask ({exc}); install it with: pip install "lazycron[flask]"'
+    ) from exc
 
 from .backend import Backend
 from .cli import execute
