@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +129,11 @@ def test_the_lifespan_passes_through_and_runs_no_job(
     with TestClient(served) as client:  # type: ignore[arg-type]
         serve_twice(client, scheduler, clock)
     assert runs == ["ran"]
+
+
+def test_the_readme_quickstart_is_the_example_app() -> None:
+    """The README's quickstart block is examples/fastapi_app/main.py: the app
+    the integration tests serve."""
+    root = Path(__file__).resolve().parents[1]
+    example = (root / "examples/fastapi_app/main.py").read_text()
+    assert f"```python\n{example}```" in (root / "README.md").read_text()

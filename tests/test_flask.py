@@ -248,3 +248,11 @@ def test_the_core_imports_without_flask() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert 'pip install "lazycron[flask]"' in result.stdout
+
+
+def test_the_readme_quickstart_is_the_example_app() -> None:
+    """The README's quickstart block is examples/flask_app/app.py: the app
+    the integration tests serve."""
+    root = Path(__file__).resolve().parents[1]
+    example = (root / "examples/flask_app/app.py").read_text()
+    assert f"```python\n{example}```" in (root / "README.md").read_text()

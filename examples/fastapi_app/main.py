@@ -1,8 +1,4 @@
-"""A FastAPI app with a lazycron job that runs every 10 seconds.
-
-Run it with ``uvicorn main:app --workers 2``; see README.md.
-"""
-
+# main.py: a FastAPI app with a job that runs every 10 seconds (examples/fastapi_app/README.md)
 import logging
 from pathlib import Path
 
@@ -11,21 +7,22 @@ from fastapi import FastAPI
 import lazycron
 from lazycron.asgi import LazyCronMiddleware
 
-# Show lazycron's INFO lines (one per run) and the job's own line in the server's output.
+# Show lazycron's line for each run, and the job's own, in the server's output.
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-log = logging.getLogger("main")
-
-# Next to this file, so the server and the lazycron command agree wherever they start.
-STATE_DIR = Path(__file__).resolve().parent / "var" / "lazycron"
 
 app = FastAPI()
-# Like any Starlette middleware; it may come before or after the routes.
-app.add_middleware(LazyCronMiddleware, state_dir=STATE_DIR, check_interval=5)
+# Each worker looks for due jobs at most every 5 s (the default, 30 s, suits jobs of a
+# minute or more). State lives next to this file, wherever the server is started from.
+app.add_middleware(
+    LazyCronMiddleware,
+    state_dir=Path(__file__).resolve().parent / "var" / "lazycron",
+    check_interval=5,
+)
 
 
 @lazycron.job(every="10s")
 def heartbeat():
-    log.info("heartbeat: the job ran")
+    logging.getLogger("main").info("heartbeat: the job ran")
 
 
 @app.get("/")
