@@ -39,7 +39,7 @@ from .clock import Clock
 from .errors import ConfigurationError, JobDefinitionError
 from .jobs import Registry
 from .scheduler import Scheduler
-from .schedules import parse_interval
+from .schedules import parse_interval, resolve_timezone
 from .wsgi import LazyCronMiddleware
 
 __all__ = ["CONFIG_KEYS", "LazyCron", "get_scheduler"]
@@ -118,9 +118,8 @@ def _convert(key: str, value: object) -> Any:
     if key == "LAZYCRON_CHECK_INTERVAL":
         return _seconds(value)
     if key == "LAZYCRON_TIMEZONE":
-        if not isinstance(value, str) or not value:
-            raise TypeError(key)
-        return value  # the Scheduler resolves (and refuses) the zone itself
+        resolve_timezone(value)  # refused here, so that the message names the key
+        return value
     if key == "LAZYCRON_HISTORY_LIMIT":
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(key)
