@@ -14,3 +14,12 @@ def test_flask_extension_on_gunicorn_sync_workers(shared_dir: Path) -> None:
     proof = prove("gunicorn-sync", shared_dir, site=App(APPS_DIR / "flask_cronsite.py", "app"))
     check_all(proof)
     check_clean_log(proof)
+
+
+def test_flask_extension_on_gunicorn_preload(shared_dir: Path) -> None:
+    """With --preload, LazyCron(app) builds its scheduler before the fork: nothing of it
+    (lock, thread, plan) may be inherited by the workers."""
+    require_module("flask", "pip install flask  (or: pip install -e '.[test]')")
+    proof = prove("gunicorn-preload", shared_dir, site=App(APPS_DIR / "flask_cronsite.py", "app"))
+    check_all(proof)
+    check_clean_log(proof)
