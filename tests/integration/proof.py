@@ -256,12 +256,17 @@ def prove(
     gap: float = 3.5,
     burst: float = 1.0,
     baseline: float = 5.0,
+    site: App | None = None,
 ) -> Proof:
-    """Run the baseline and the jobs phases on a real server; see the module docstring."""
+    """Run the baseline and the jobs phases on a real server; see the module docstring.
+
+    ``site`` serves another app than ``apps/cronsite.py`` (a Flask or FastAPI app), which
+    must declare the same jobs from the same environment: import ``cronsite`` for them.
+    """
     kind = KINDS[kind_name]
     kind.check()
     began = time.monotonic()
-    app = App(SITE, "asgi_application" if kind.asgi else "application")
+    app = site or App(SITE, "asgi_application" if kind.asgi else "application")
     options = {"pythonpath": [REPO_ROOT]}
 
     base_hits: list[Hit] = []
