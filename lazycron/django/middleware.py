@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 
 from . import runtime
 
@@ -40,8 +42,9 @@ class LazyCronMiddleware:
         self.async_mode = iscoroutinefunction(get_response)
         if self.async_mode:
             markcoroutinefunction(self)
-        # Fail at server start-up, not in a request: a broken LAZYCRON setting or a job
-        # declared with errors raises ImproperlyConfigured here.
+        # Fail at server start-up, not in a request: a missing app, a broken LAZYCRON
+        # setting or a job declared with errors raises ImproperlyConfigured here.
+        _require_app()
         runtime.active_scheduler(strict=True)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
@@ -59,6 +62,17 @@ class LazyCronMiddleware:
         response = await result
         _after(response)
         return response
+
+
+def _require_app() -> None:
+    """Without the app, no ``cron.py`` is imported and no check runs: the middleware
+    would serve forever with no job. Say so at start-up instead."""
+    if not apps.is_installed("lazycron"):
+        raise ImproperlyConfigured(
+            'lazycron: the middleware is in MIDDLEWARE but "lazycron" is not in '
+            'INSTALLED_APPS, so no cron.py would ever be imported and no job would run; '
+            'add "lazycron" to INSTALLED_APPS: INSTALLED_APPS = [..., "lazycron"]'
+        )
 
 
 def _after(response: HttpResponseBase) -> None:
