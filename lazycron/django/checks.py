@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -86,7 +88,7 @@ def check_jobs(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) ->
 def check_state_dir(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    """E002, without side effects: a missing directory is fine if it can be created."""
+    """E002: a missing directory is fine if it can be created. Nothing is left behind."""
     conf, _ = read_settings()
     directory = Path(conf.state_dir or default_state_dir()).expanduser().absolute()
     problem = _state_dir_problem(directory)
@@ -116,16 +118,31 @@ def _inspect_state_dir(directory: Path) -> str | None:
             FileBackend(directory).prepare()  # validates only: the directory exists
         except (OSError, UnsafeStateDirError) as exc:
             return f"state directory {directory} cannot be used: {exc}"
-        return None
-    parent = directory.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        return (
-            f"state directory {directory} does not exist and cannot be created: "
-            f"{parent} is not a writable directory"
-        )
+    try:
+        _try_writing(directory)
+    except OSError as exc:
+        verb = "cannot be written" if directory.exists() else "does not exist and cannot be created"
+        return f"state directory {directory} {verb}: {exc}"
     return None
+
+
+def _try_writing(directory: Path) -> None:
+    """Create the directory (and its missing parents) and a file in it, as the server
+    will, then remove what was created. Trying is the only reliable test: under root,
+    ``os.access`` says yes to ``/proc``, read-only bind mounts and full quotas."""
+    missing = [p for p in (directory, *directory.parents) if not p.exists()]
+    created: list[Path] = []
+    try:
+        for path in reversed(missing):
+            path.mkdir(mode=0o700)
+            created.append(path)
+        fd, probe = tempfile.mkstemp(prefix=".lazycron-check-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    finally:
+        for path in reversed(created):
+            with contextlib.suppress(OSError):  # someone else put a file there meanwhile
+                path.rmdir()
 
 
 def check_settings(
