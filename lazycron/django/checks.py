@@ -21,12 +21,12 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from ..backend import FileBackend, UnsafeStateDirError, default_state_dir
+from ..backend import FileBackend, UnsafeStateDirError
 from ..errors import JobDefinitionError
 from ..jobs import default_registry
 from ..schedules import resolve_timezone
 from . import discovery
-from .conf import read_settings
+from .conf import read_settings, state_dir_of
 
 __all__ = ["MIDDLEWARE_PATH", "register_checks"]
 
@@ -90,7 +90,7 @@ def check_state_dir(
 ) -> list[CheckMessage]:
     """E002: a missing directory is fine if it can be created. Nothing is left behind."""
     conf, _ = read_settings()
-    directory = Path(conf.state_dir or default_state_dir()).expanduser().absolute()
+    directory = Path(state_dir_of(conf)).expanduser().absolute()
     problem = _state_dir_problem(directory)
     if problem is None:
         return []
