@@ -107,7 +107,7 @@ def test_duplicate_names_are_refused_and_name_both_places(registry: Registry) ->
 
 
 def test_jobs_declared_in_a_loop_are_refused_not_replaced(registry: Registry) -> None:
-    with pytest.raises(DuplicateJobError, match="declared it twice .*in a loop"):
+    with pytest.raises(DuplicateJobError, match=r"declared it twice .*in a loop"):
         for interval in (5, 10):
 
             @lazycron.job(every=interval, name="same", registry=registry)

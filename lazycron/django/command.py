@@ -30,7 +30,9 @@ class Command(BaseCommand):
         # governs the middleware. tick and run never trigger a check (DESIGN 2.10).
         scheduler = runtime.get_scheduler()
         namespace = argparse.Namespace(**options)
-        status = execute(scheduler, options["command"], namespace, _Raw(self.stdout))
+        status = execute(
+            scheduler, options["command"], namespace, _Raw(self.stdout), _Raw(self.stderr)
+        )
         if status:
             raise CommandError(f"lazycron {options['command']} failed", returncode=status)
 

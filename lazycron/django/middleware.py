@@ -70,7 +70,7 @@ def _require_app() -> None:
     if not apps.is_installed("lazycron"):
         raise ImproperlyConfigured(
             'lazycron: the middleware is in MIDDLEWARE but "lazycron" is not in '
-            'INSTALLED_APPS, so no cron.py would ever be imported and no job would run; '
+            "INSTALLED_APPS, so no cron.py would ever be imported and no job would run; "
             'add "lazycron" to INSTALLED_APPS: INSTALLED_APPS = [..., "lazycron"]'
         )
 
