@@ -76,11 +76,20 @@ def _version() -> str:
 def add_commands(parser: argparse.ArgumentParser) -> None:
     """The sub-commands; the Django management command reuses them."""
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("list", help="the declared jobs and their schedules")
-    commands.add_parser("status", help="next tick, last run, outcome, duration, lateness")
-    run = commands.add_parser("run", help="run one job now, under its lock")
+    subcommands = [
+        commands.add_parser("list", help="the declared jobs and their schedules"),
+        commands.add_parser(
+            "status", help="next tick (and whether it is overdue), last tick, last run, outcome"
+        ),
+        run := commands.add_parser("run", help="run one job now, under its lock"),
+        commands.add_parser("tick", help="run whatever is due now (for a system crontab)"),
+    ]
     run.add_argument("name", help="the job's name")
-    commands.add_parser("tick", help="run whatever is due now (for a system crontab)")
+    for subcommand in subcommands:
+        # `lazycron status --json` as well as `lazycron --json status`.
+        subcommand.add_argument(
+            "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+        )
 
 
 class UsageError(Exception):

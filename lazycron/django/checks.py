@@ -31,6 +31,7 @@ from .conf import read_settings, state_dir_of
 __all__ = ["MIDDLEWARE_PATH", "register_checks"]
 
 MIDDLEWARE_PATH = "lazycron.middleware.LazyCronMiddleware"
+MOVED_PATH = "lazycron.django.middleware.LazyCronMiddleware"  # where the code lives
 TAG = "lazycron"
 
 
@@ -157,7 +158,8 @@ def check_middleware(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     """W001: jobs that nothing will ever run."""
-    if not len(default_registry) or MIDDLEWARE_PATH in (settings.MIDDLEWARE or ()):
+    installed = set(settings.MIDDLEWARE or ())
+    if not len(default_registry) or installed & {MIDDLEWARE_PATH, MOVED_PATH}:
         return []
     return [
         Warning(
