@@ -1,8 +1,17 @@
 """``lazycron`` / ``python -m lazycron``: list, status, run NAME, tick.
 
-The jobs are found by importing the module that declares them (``-m myapp.cron``), or
-the application object that wraps them (``--app myapp.wsgi:application``), whose
-middleware also tells where the state lives.
+The CLI must act on the state the server uses, or it would run a job under another lock
+and break exactly-once. So it never guesses where that state is:
+
+* ``--app module:app`` imports the application the server runs and uses the scheduler it
+  really has (see :mod:`lazycron._app_scheduler`); it refuses when there is none;
+* ``-m module`` imports the jobs, and ``status``, ``run`` and ``tick`` then need
+  ``--state-dir`` (or ``$LAZYCRON_STATE_DIR``);
+* lazycron's default directory is keyed by the working directory, which a crontab does
+  not share with the server: ``run`` and ``tick`` refuse it, ``status`` warns.
+
+Exit codes: 0 fine, 1 a job failed, 2 a usage or state-directory problem (with a
+message), 3 the job is running elsewhere.
 """
 
 from __future__ import annotations
