@@ -1,22 +1,35 @@
 """``lazycron`` / ``python -m lazycron``: list, status, run NAME, tick.
 
-The jobs are found by importing the module that declares them (``-m myapp.cron``), or
-the application object that wraps them (``--app myapp.wsgi:application``), whose
-middleware also tells where the state lives.
+The CLI must act on the state the server uses, or it would run a job under another lock
+and break exactly-once. So it never guesses where that state is:
+
+* ``--app module:app`` imports the application the server runs and uses the scheduler it
+  really has (see :mod:`lazycron._app_scheduler`); it refuses when there is none;
+* ``-m module`` imports the jobs, and ``status``, ``run`` and ``tick`` then need
+  ``--state-dir`` (or ``$LAZYCRON_STATE_DIR``);
+* lazycron's default directory is keyed by the working directory, which a crontab does
+  not share with the server: ``run`` and ``tick`` refuse it, ``status`` warns.
+
+Exit codes: 0 fine, 1 a job failed, 2 a usage or state-directory problem (with a
+message), 3 the job is running elsewhere.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from ._app_scheduler import AppNotFoundError, find_scheduler, import_app
+from .backend import FileBackend, default_state_dir
 from .errors import LazyCronError
 from .runner import Verdict
 from .scheduler import JobStatus, Scheduler
@@ -28,9 +41,13 @@ __all__ = ["build_parser", "main"]
 def build_parser(prog: str = "lazycron") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Inspect and run lazycron jobs.",
-        epilog="Example: lazycron -m myapp.cron --state-dir var/lazycron status",
+        description="Inspect and run lazycron jobs. Load them with --app (the application "
+        "the server runs, which also says where its state lives) or -m with --state-dir. "
+        "Under Django use `python manage.py lazycron`.",
+        epilog="Examples: lazycron --app app:app status; "
+        "lazycron -m myapp.cron --state-dir /srv/app/var/lazycron tick",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument(
         "-m",
         "--module",
@@ -38,14 +55,19 @@ def build_parser(prog: str = "lazycron") -> argparse.ArgumentParser:
         default=[],
         metavar="MODULE",
         help="import MODULE to declare its jobs (repeatable; also $LAZYCRON_MODULES, "
-        "comma-separated)",
+        "comma-separated); needs --state-dir for status, run and tick",
     )
     parser.add_argument(
         "--app",
         metavar="MODULE:NAME",
-        help="import an application wrapped in LazyCronMiddleware and use its scheduler",
+        help="import the application the server runs (NAME may be dotted: app:app.wsgi_app) "
+        "and use the scheduler of its LazyCronMiddleware or Flask extension",
     )
-    parser.add_argument("--state-dir", help="where state lives (default: as the app says)")
+    parser.add_argument(
+        "--state-dir",
+        help="the directory the server keeps state in (its state_dir=); also "
+        "$LAZYCRON_STATE_DIR. Required with -m for status, run and tick",
+    )
     parser.add_argument("--timezone", help="default zone for cron expressions (default UTC)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
@@ -53,14 +75,41 @@ def build_parser(prog: str = "lazycron") -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("lazycron")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree
+        return "unknown (not installed)"
+
+
 def add_commands(parser: argparse.ArgumentParser) -> None:
     """The sub-commands; the Django management command reuses them."""
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("list", help="the declared jobs and their schedules")
-    commands.add_parser("status", help="next tick, last run, outcome, duration, lateness")
-    run = commands.add_parser("run", help="run one job now, under its lock")
+    subcommands = [
+        commands.add_parser("list", help="the declared jobs and their schedules"),
+        commands.add_parser(
+            "status", help="next tick (and whether it is overdue), last tick, last run, outcome"
+        ),
+        run := commands.add_parser("run", help="run one job now, under its lock"),
+        commands.add_parser("tick", help="run whatever is due now (for a system crontab)"),
+    ]
     run.add_argument("name", help="the job's name")
-    commands.add_parser("tick", help="run whatever is due now (for a system crontab)")
+    for subcommand in subcommands:
+        # `lazycron status --json` as well as `lazycron --json status`.
+        subcommand.add_argument(
+            "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+        )
+
+
+class UsageError(Exception):
+    """The command cannot know what to act on; the message says how to tell it."""
+
+
+NO_JOBS = (
+    "no jobs are loaded. Point lazycron at them: --app MODULE:APP (the application your "
+    "server runs, e.g. --app app:app), or -m MODULE (the module that declares them) with "
+    "--state-dir DIR; under Django, run `python manage.py lazycron {command}`"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,7 +121,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.path.insert(0, os.getcwd())
     try:
         scheduler = load_scheduler(args)
-    except (ImportError, AttributeError, LazyCronError) as exc:
+    except (ImportError, AppNotFoundError, LazyCronError, UsageError) as exc:
+        print(f"lazycron: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if type(exc).__name__ != "ImproperlyConfigured":  # Django's, without importing it
+            raise
         print(f"lazycron: {exc}", file=sys.stderr)
         return 2
     return execute(scheduler, args.command, args, sys.stdout)
@@ -83,32 +137,132 @@ def load_scheduler(args: argparse.Namespace) -> Scheduler:
     modules += [m for m in os.environ.get("LAZYCRON_MODULES", "").split(",") if m.strip()]
     for module in modules:
         importlib.import_module(module.strip())
-    options: dict[str, Any] = {}
-    if args.timezone:
-        options["timezone"] = args.timezone
+    state_dir = args.state_dir or os.environ.get("LAZYCRON_STATE_DIR")
+    if not args.app and not modules:
+        raise UsageError(NO_JOBS.format(command=args.command))
     if args.app:
-        module_name, _, attribute = args.app.partition(":")
-        app = getattr(importlib.import_module(module_name), attribute or "application")
-        found = getattr(app, "scheduler", None)
-        if isinstance(found, Scheduler) and not args.state_dir and not options:
+        scheduler = _app_scheduler(args.app, args.state_dir, args.timezone, args.command)
+    else:
+        if state_dir is None and args.command != "list":
+            raise UsageError(
+                f"{args.command} needs the state directory the server uses: pass --state-dir "
+                f"DIR (the state_dir= of its middleware), or --app MODULE:APP to read it from "
+                f"the application. Without either, lazycron would guess a directory from "
+                f"the working directory and act on state the server never sees"
+            )
+        options: dict[str, Any] = {"state_dir": state_dir}
+        if args.timezone:
+            options["timezone"] = args.timezone
+        scheduler = Scheduler(**options)
+    if not len(scheduler.registry):
+        loaded = ", ".join(modules)
+        if loaded:
+            raise UsageError(f"{loaded} declared no jobs; " + NO_JOBS.format(command=args.command))
+        raise UsageError(NO_JOBS.format(command=args.command))
+    return scheduler
+
+
+def _app_scheduler(
+    spec: str, state_dir: str | None, timezone: str | None, command: str
+) -> Scheduler:
+    found = find_scheduler(import_app(spec))
+    if found is None:
+        raise UsageError(
+            f"found no lazycron scheduler in {spec}. Point --app at the object the server "
+            f"runs, wrapped in lazycron's middleware: Flask `app.wsgi_app = "
+            f"LazyCronMiddleware(app.wsgi_app, ...)` or the lazycron.flask extension "
+            f"(--app app:app), Starlette/FastAPI `app.add_middleware(LazyCronMiddleware, "
+            f"...)` (--app main:app), a plain wrap (--app module:application), a Django "
+            f"project (--app mysite.wsgi:application, or `manage.py lazycron`). Or load "
+            f"the jobs with -m MODULE --state-dir DIR"
+        )
+    if timezone and str(found.runner.default_zone) != timezone:
+        raise UsageError(
+            f"{spec} reads cron expressions in {found.runner.default_zone}, not {timezone}; "
+            f"drop --timezone"
+        )
+    guessed = _is_guessed(found)
+    if state_dir is not None:
+        if Path(state_dir).expanduser().absolute() == Path(found.backend.location):
             return found
-        if isinstance(found, Scheduler):
-            options.setdefault("state_dir", found.backend.location)
-    if args.state_dir:
-        options["state_dir"] = args.state_dir
-    return Scheduler(**options)
+        if not guessed:
+            raise UsageError(
+                f"{spec} keeps its state in {found.backend.location}, not in {state_dir}; "
+                f"drop --state-dir, so that lazycron acts on the state the server uses"
+            )
+        return _relocated(found, state_dir)
+    if guessed:
+        message = (
+            f"{spec} sets no state_dir=, so the server keeps its state in a directory "
+            f"derived from *its* working directory, which this command cannot know (here "
+            f"it would be {found.backend.location}). Give the middleware an absolute "
+            f"state_dir=, or pass --state-dir DIR or $LAZYCRON_STATE_DIR"
+        )
+        if command in {"run", "tick"}:
+            raise UsageError(message)
+        if command == "status":
+            print(f"lazycron: warning: {message}", file=sys.stderr)
+    return found
 
 
-def execute(scheduler: Scheduler, command: str, args: argparse.Namespace, out: Any) -> int:
-    if command == "list":
-        return show_list(scheduler, args.json, out)
-    if command == "status":
-        return show_status(scheduler, args.json, out)
-    if command == "run":
-        return run_one(scheduler, args.name, args.json, out)
-    if command == "tick":
-        return run_due(scheduler, args.json, out)
+def _is_guessed(scheduler: Scheduler) -> bool:
+    """Whether the scheduler fell back to the default keyed by the working directory."""
+    if os.environ.get("LAZYCRON_STATE_DIR"):
+        return False
+    return Path(scheduler.backend.location) == default_state_dir().absolute()
+
+
+def _relocated(found: Scheduler, state_dir: str) -> Scheduler:
+    """The app's scheduler (jobs, zone, options), with the state where --state-dir says."""
+    return Scheduler(
+        found.registry,
+        state_dir=state_dir,
+        check_interval=found.check_interval,
+        timezone=found.runner.default_zone,
+        history_limit=found.runner.history_limit,
+        job_context=found.runner.job_context,
+    )
+
+
+def execute(
+    scheduler: Scheduler, command: str, args: argparse.Namespace, out: Any, err: Any = None
+) -> int:
+    """Run one command; 2 with a message when the state directory cannot be used."""
+    err = err or sys.stderr
+    try:
+        if command == "list":
+            return show_list(scheduler, args.json, out)
+        if command == "status":
+            warn_if_unusable(scheduler, err)
+            return show_status(scheduler, args.json, out)
+        if command == "run":
+            return run_one(scheduler, args.name, args.json, out, err)
+        if command == "tick":
+            return run_due(scheduler, args.json, out)
+    except (OSError, LazyCronError) as exc:
+        print(
+            f"lazycron: state directory {scheduler.backend.location} cannot be used: {exc}",
+            file=err,
+        )
+        return 2
     raise AssertionError(command)  # pragma: no cover - argparse guards this
+
+
+def warn_if_unusable(scheduler: Scheduler, err: Any) -> None:
+    """``status`` only reads, and creates nothing; but what it shows is only what the
+    server sees if the server can use the directory. Say so when it cannot."""
+    location = Path(scheduler.backend.location)
+    if isinstance(scheduler.backend, FileBackend) and not location.exists():
+        print(
+            f"lazycron: warning: state directory {location} does not exist: no process has "
+            f"run a job there. Is it the server's state_dir?",
+            file=err,
+        )
+        return
+    try:
+        scheduler.backend.prepare()
+    except (OSError, LazyCronError) as exc:
+        print(f"lazycron: warning: the server will not use this state: {exc}", file=err)
 
 
 def show_list(scheduler: Scheduler, as_json: bool, out: Any) -> int:
@@ -136,12 +290,17 @@ def show_list(scheduler: Scheduler, as_json: bool, out: Any) -> int:
     return 0
 
 
-def status_row(status: JobStatus) -> dict[str, Any]:
+def status_row(status: JobStatus, now: float) -> dict[str, Any]:
     state, last = status.state, status.state.last_run if status.state else None
     return {
         "name": status.job.name,
         "schedule": status.job.schedule.describe(),
         "next_tick": iso(status.next_tick),
+        # Nobody has run a tick that is already past: no request has come, or the
+        # check interval is longer than the job's interval.
+        "overdue": bool(
+            status.next_tick is not None and status.next_tick < now and not status.running
+        ),
         "last_tick": iso(state.last_tick) if state else None,
         "running": run_dict(status.running) if status.running else None,
         "overrunning": status.overrunning,
@@ -165,51 +324,71 @@ def run_dict(run: Run) -> dict[str, Any]:
     }
 
 
+STATUS_HEADER = [
+    "JOB",
+    "SCHEDULE",
+    "NEXT TICK",
+    "LAST TICK",
+    "LAST RUN",
+    "OUTCOME",
+    "DURATION",
+    "LATENESS",
+    "SKIPPED",
+    "ERROR",
+]
+
+
 def show_status(scheduler: Scheduler, as_json: bool, out: Any) -> int:
-    rows = [status_row(s) for s in scheduler.status()]
+    now = scheduler.clock.time()
+    rows = [status_row(s, now) for s in scheduler.status()]
     if as_json:
         json.dump({"state_dir": scheduler.backend.location, "jobs": rows}, out, indent=2)
         out.write("\n")
         return 0
     out.write(f"state: {scheduler.backend.location}\n")
-    lines = []
-    for row in rows:
-        last = row["last_run"] or {}
-        now = "overrunning" if row["overrunning"] else ("running" if row["running"] else "")
-        lines.append(
-            [
-                row["name"],
-                row["schedule"],
-                short(row["next_tick"]) or "(not seen yet)",
-                short(last.get("tick")) or "never",
-                last.get("outcome", "") + (f" ({now})" if now else ""),
-                seconds(last.get("duration")),
-                seconds(last.get("lateness")),
-                (last.get("error") or "")[:60],
-            ]
-        )
-    table(
-        out,
-        ["JOB", "SCHEDULE", "NEXT TICK", "LAST TICK", "OUTCOME", "DURATION", "LATENESS", "ERROR"],
-        lines,
-    )
+    table(out, STATUS_HEADER, [status_line(row) for row in rows])
     return 0
 
 
-def run_one(scheduler: Scheduler, name: str, as_json: bool, out: Any) -> int:
+def status_line(row: dict[str, Any]) -> list[str]:
+    """One row of the table. LAST TICK is the last *scheduled* tick; a manual run has no
+    tick of its own, so it shows under LAST RUN, marked, and has no lateness."""
+    last = row["last_run"] or {}
+    now = "overrunning" if row["overrunning"] else ("running" if row["running"] else "")
+    next_tick = short(row["next_tick"]) or "(not seen yet)"
+    if row["overdue"]:
+        next_tick += " (overdue)"
+    last_run = short(last.get("started"))
+    if last and last["trigger"] != "schedule":
+        last_run += f" ({last['trigger']})"
+    return [
+        row["name"],
+        row["schedule"],
+        next_tick,
+        short(row["last_tick"]) or "never",
+        last_run or "never",
+        last.get("outcome", "") + (f" ({now})" if now else ""),
+        seconds(last.get("duration")),
+        "" if not last or last["trigger"] == "manual" else seconds(last.get("lateness")),
+        str(last["skipped"]) if last.get("skipped") else "",
+        (last.get("error") or "")[:60],
+    ]
+
+
+def run_one(scheduler: Scheduler, name: str, as_json: bool, out: Any, err: Any) -> int:
     try:
         result = scheduler.run_now(name)
     except KeyError as exc:
-        print(f"lazycron: {exc.args[0]}", file=sys.stderr)
+        print(f"lazycron: {exc.args[0]}", file=err)
         return 2
     if result.verdict is Verdict.BUSY:
-        print(f"lazycron: job {name!r} is running elsewhere; not started", file=sys.stderr)
+        print(f"lazycron: job {name!r} is running elsewhere; not started", file=err)
         return 3
     if result.ran is None:
         print(
             f"lazycron: could not run {name!r}: the state directory is unusable "
             f"(see the log above)",
-            file=sys.stderr,
+            file=err,
         )
         return 2
     report_runs([(name, result.ran)], as_json, out)

@@ -67,31 +67,51 @@ class Registry:
 
     def __init__(self) -> None:
         self._jobs: dict[str, Job] = {}
+        # Which execution of its module declared each job (see _execution_of).
+        self._executions: dict[str, object] = {}
         self._lock = threading.Lock()
         # Bumped on every change so schedulers notice jobs declared after they started.
         self.version = 0
 
     def add(self, new: Job) -> None:
+        execution = _execution_of(new.func)
         with self._lock:
             existing = self._jobs.get(new.name)
-            # The same function declared again is a module being re-imported (Django's
-            # autoreloader, importlib.reload): replace it. Two functions, one name: error.
-            if existing is not None and existing.origin != new.origin:
-                raise DuplicateJobError(
-                    f"duplicate job name {new.name!r}: already declared by {existing.origin}, "
-                    f"declared again by {new.origin}; pass name='...' to tell them apart"
-                )
+            if existing is not None and existing.func is not new.func:
+                self._refuse_duplicate(existing, new, self._executions.get(new.name), execution)
             self._jobs[new.name] = new
+            self._executions[new.name] = execution
             self.version += 1
+
+    @staticmethod
+    def _refuse_duplicate(existing: Job, new: Job, before: object, now: object) -> None:
+        """Two functions under one name are an error, unless the second is the same
+        declaration made again by a re-import of its module (Django's autoreloader,
+        ``importlib.reload``, a ``cron.py`` imported again after a failed import)."""
+        if existing.origin != new.origin:
+            raise DuplicateJobError(
+                f"duplicate job name {new.name!r}: already declared by {existing.origin}, "
+                f"declared again by {new.origin}; pass name='...' to tell them apart"
+            )
+        if now is None or now is not before:
+            return  # a new execution of the module: a re-import replaces its jobs
+        # Same function name, same run of its module: a loop, a factory or lambdas.
+        raise DuplicateJobError(
+            f"duplicate job name {new.name!r}: {new.origin} declared it twice (in a loop, "
+            f"a factory or as lambdas, every declaration gets the same default name); "
+            f"pass a distinct name='...' to each"
+        )
 
     def remove(self, name: str) -> None:
         with self._lock:
             self._jobs.pop(name, None)
+            self._executions.pop(name, None)
             self.version += 1
 
     def clear(self) -> None:
         with self._lock:
             self._jobs.clear()
+            self._executions.clear()
             self.version += 1
 
     def get(self, name: str) -> Job:
@@ -109,6 +129,21 @@ class Registry:
 
     def __len__(self) -> int:
         return len(self._jobs)
+
+
+def _execution_of(func: Callable[..., Any]) -> object:
+    """A token for the run of the module that defined ``func``, or ``None``.
+
+    Every import of a module, ``importlib.reload`` included, gives it a new
+    ``__spec__`` object, while a loop or a factory in one run of the module sees the
+    same one. Code run without a spec (a ``__main__`` script, ``exec``) is told apart by
+    its globals dict. Callables with no globals (partials, callable objects): ``None``.
+    """
+    namespace = getattr(func, "__globals__", None)
+    if not isinstance(namespace, dict):
+        return None
+    spec = namespace.get("__spec__")
+    return spec if spec is not None else namespace
 
 
 default_registry = Registry()

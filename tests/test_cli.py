@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
 import os
 import subprocess
@@ -9,6 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+
+import lazycron
+from lazycron import Registry, Scheduler
+from lazycron.cli import execute
+from lazycron.testing import FakeClock
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,16 +64,16 @@ def test_status_before_and_after_runs(cli) -> None:  # type: ignore[no-untyped-d
     cli("run", "nightly", expect=1)
     text = cli("status")
     header, *lines = text.splitlines()[1:]
-    assert header.split() == [
+    assert [column.strip() for column in header.split("  ") if column.strip()] == [
         "JOB",
         "SCHEDULE",
-        "NEXT",
-        "TICK",
-        "LAST",
-        "TICK",
+        "NEXT TICK",
+        "LAST TICK",
+        "LAST RUN",
         "OUTCOME",
         "DURATION",
         "LATENESS",
+        "SKIPPED",
         "ERROR",
     ]
     assert any("greet" in line and " ok " in line for line in lines)
@@ -105,3 +112,99 @@ def test_a_missing_module_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert out.returncode == 2
     assert "No module named 'no'" in out.stderr
+
+
+def test_a_manual_run_shows_as_manual_not_as_a_tick(cli) -> None:  # type: ignore[no-untyped-def]
+    # Before: LAST TICK showed the manual run's time, later than NEXT TICK.
+    cli("tick")  # first sight
+    cli("run", "greet")
+    (line,) = [line for line in cli("status").splitlines() if line.startswith("greet")]
+    cells = [cell.strip() for cell in line.split("  ") if cell.strip()]
+    assert cells[3] == "never"  # no scheduled tick has run
+    assert cells[4].endswith("(manual)")
+    assert cells[5] == "ok"
+
+
+def test_version(cli) -> None:  # type: ignore[no-untyped-def]
+    from importlib.metadata import version
+
+    assert cli("--version").strip() == f"lazycron {version('lazycron')}"
+
+
+def lazycron_bare(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"LAZYCRON_STATE_DIR", "LAZYCRON_MODULES"}
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "lazycron", *args],
+        cwd=ROOT,
+        env={**env, "CLI_LOG": os.devnull},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("command", [["list"], ["status"], ["tick"], ["run", "greet"]])
+def test_no_jobs_loaded_says_how_to_load_them(command: list[str]) -> None:
+    result = lazycron_bare(*command)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    for way in ("--app MODULE:APP", "-m MODULE", "python manage.py lazycron"):
+        assert way in result.stderr
+
+
+@pytest.mark.parametrize("command", [["status"], ["tick"], ["run", "greet"]])
+def test_modules_without_a_state_dir_are_refused(command: list[str]) -> None:
+    # The default directory is keyed by the working directory: a crontab (cwd $HOME)
+    # would act on other state than the server's and run jobs again.
+    result = lazycron_bare("-m", "tests.apps.clijobs", *command)
+    assert result.returncode == 2
+    assert "needs the state directory the server uses: pass --state-dir" in result.stderr
+    assert lazycron_bare("-m", "tests.apps.clijobs", "list").returncode == 0
+
+
+@pytest.mark.parametrize("command", [["tick"], ["run", "greet"]])
+def test_an_unusable_state_dir_is_exit_2_with_a_message(tmp_path: Path, command: list[str]) -> None:
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    result = lazycron_bare("-m", "tests.apps.clijobs", "--state-dir", str(a_file), *command)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"lazycron: state directory {a_file} cannot be used:" in result.stderr
+
+
+def test_status_warns_about_a_directory_the_server_would_refuse(tmp_path: Path) -> None:
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    open_dir.chmod(0o777)
+    result = lazycron_bare("-m", "tests.apps.clijobs", "--state-dir", str(open_dir), "status")
+    assert result.returncode == 0
+    assert "warning: the server will not use this state" in result.stderr
+    assert "world-writable" in result.stderr
+    missing = lazycron_bare(
+        "-m", "tests.apps.clijobs", "--state-dir", str(tmp_path / "x"), "status"
+    )
+    assert "does not exist: no process has run a job there" in missing.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_status_shows_overdue_and_skipped_ticks(tmp_path: Path) -> None:
+    registry, clock = Registry(), FakeClock()
+    lazycron.job(every="5s", name="fast", registry=registry)(lambda: None)
+    scheduler = Scheduler(registry, state_dir=tmp_path, clock=clock, check_interval=0)
+    scheduler.tick()  # first sight
+    clock.advance(60)  # 12 ticks pass with no check (default check_interval is 30 s)
+
+    def row() -> list[str]:
+        out = io.StringIO()
+        assert execute(scheduler, "status", argparse.Namespace(json=False), out) == 0
+        (line,) = [line for line in out.getvalue().splitlines() if line.startswith("fast")]
+        return [cell.strip() for cell in line.split("  ") if cell.strip()]
+
+    assert row()[2].endswith("(overdue)") and row()[3] == "never"
+    scheduler.tick()
+    cells = row()
+    assert not cells[2].endswith("(overdue)")
+    assert cells[5] == "ok" and cells[8] == "11"  # 11 earlier ticks coalesced into this run

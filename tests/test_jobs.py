@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -104,15 +106,73 @@ def test_duplicate_names_are_refused_and_name_both_places(registry: Registry) ->
     assert isinstance(info.value, DuplicateJobError)  # so Django's checks can tell it apart
 
 
-def test_redeclaring_the_same_function_replaces_it(registry: Registry) -> None:
-    # What a module re-import (Django's autoreloader, importlib.reload) does.
-    for interval in (5, 10):
+def test_jobs_declared_in_a_loop_are_refused_not_replaced(registry: Registry) -> None:
+    with pytest.raises(DuplicateJobError, match=r"declared it twice .*in a loop"):
+        for interval in (5, 10):
 
-        @lazycron.job(every=interval, name="same", registry=registry)
-        def same() -> None: ...
+            @lazycron.job(every=interval, name="same", registry=registry)
+            def same() -> None: ...
 
+    assert registry.get("same").schedule.describe() == "every 5s"  # the first one stays
+
+
+def test_jobs_made_by_a_factory_are_refused(registry: Registry) -> None:
+    def make(site: str) -> None:
+        @lazycron.job(every="1h", registry=registry)
+        def report() -> None: ...
+
+    make("a")
+    with pytest.raises(DuplicateJobError, match="pass a distinct name="):
+        make("b")
     assert len(registry) == 1
-    assert registry.get("same").schedule.describe() == "every 10s"
+
+
+def test_two_lambdas_under_the_default_name_are_refused(registry: Registry) -> None:
+    lazycron.job(every="1m", registry=registry)(lambda: None)
+    with pytest.raises(DuplicateJobError, match="<lambda>"):
+        lazycron.job(every="1h", registry=registry)(lambda: None)
+
+
+def test_declaring_the_same_function_object_twice_is_harmless(registry: Registry) -> None:
+    def ping() -> None: ...
+
+    lazycron.job(every=5, name="ping", registry=registry)(ping)
+    lazycron.job(every=10, name="ping", registry=registry)(ping)
+    assert registry.get("ping").schedule.describe() == "every 10s"
+
+
+JOBS_MODULE = """
+import lazycron
+from tests.test_jobs import RELOAD_REGISTRY
+
+@lazycron.job(every={interval}, registry=RELOAD_REGISTRY)
+def cleanup(): ...
+"""
+RELOAD_REGISTRY = Registry()
+
+
+def test_a_reimported_module_replaces_its_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What Django's autoreloader and importlib.reload do: run the same module again.
+    monkeypatch.syspath_prepend(str(tmp_path))
+    source = tmp_path / "reloaded_jobs.py"
+    source.write_text(JOBS_MODULE.format(interval=5))
+    module = importlib.import_module("reloaded_jobs")
+    try:
+        source.write_text(JOBS_MODULE.format(interval=10))
+        importlib.invalidate_caches()
+        importlib.reload(module)
+        assert RELOAD_REGISTRY.get("reloaded_jobs.cleanup").schedule.describe() == "every 10s"
+        del sys.modules["reloaded_jobs"]  # a fresh import, as after a failed one
+        source.write_text(JOBS_MODULE.format(interval=20))
+        importlib.invalidate_caches()
+        importlib.import_module("reloaded_jobs")
+        assert RELOAD_REGISTRY.get("reloaded_jobs.cleanup").schedule.describe() == "every 20s"
+        assert len(RELOAD_REGISTRY) == 1
+    finally:
+        sys.modules.pop("reloaded_jobs", None)
+        RELOAD_REGISTRY.clear()
 
 
 def test_unknown_job_lookup_lists_known_jobs(registry: Registry) -> None:

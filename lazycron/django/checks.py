@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,16 +21,17 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from ..backend import FileBackend, UnsafeStateDirError, default_state_dir
+from ..backend import FileBackend, UnsafeStateDirError
 from ..errors import JobDefinitionError
 from ..jobs import default_registry
 from ..schedules import resolve_timezone
 from . import discovery
-from .conf import read_settings
+from .conf import read_settings, state_dir_of
 
 __all__ = ["MIDDLEWARE_PATH", "register_checks"]
 
 MIDDLEWARE_PATH = "lazycron.middleware.LazyCronMiddleware"
+MOVED_PATH = "lazycron.django.middleware.LazyCronMiddleware"  # where the code lives
 TAG = "lazycron"
 
 
@@ -86,9 +89,9 @@ def check_jobs(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) ->
 def check_state_dir(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    """E002, without side effects: a missing directory is fine if it can be created."""
+    """E002: a missing directory is fine if it can be created. Nothing is left behind."""
     conf, _ = read_settings()
-    directory = Path(conf.state_dir or default_state_dir()).expanduser().absolute()
+    directory = Path(state_dir_of(conf)).expanduser().absolute()
     problem = _state_dir_problem(directory)
     if problem is None:
         return []
@@ -116,16 +119,31 @@ def _inspect_state_dir(directory: Path) -> str | None:
             FileBackend(directory).prepare()  # validates only: the directory exists
         except (OSError, UnsafeStateDirError) as exc:
             return f"state directory {directory} cannot be used: {exc}"
-        return None
-    parent = directory.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        return (
-            f"state directory {directory} does not exist and cannot be created: "
-            f"{parent} is not a writable directory"
-        )
+    try:
+        _try_writing(directory)
+    except OSError as exc:
+        verb = "cannot be written" if directory.exists() else "does not exist and cannot be created"
+        return f"state directory {directory} {verb}: {exc}"
     return None
+
+
+def _try_writing(directory: Path) -> None:
+    """Create the directory (and its missing parents) and a file in it, as the server
+    will, then remove what was created. Trying is the only reliable test: under root,
+    ``os.access`` says yes to ``/proc``, read-only bind mounts and full quotas."""
+    missing = [p for p in (directory, *directory.parents) if not p.exists()]
+    created: list[Path] = []
+    try:
+        for path in reversed(missing):
+            path.mkdir(mode=0o700)
+            created.append(path)
+        fd, probe = tempfile.mkstemp(prefix=".lazycron-check-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    finally:
+        for path in reversed(created):
+            with contextlib.suppress(OSError):  # someone else put a file there meanwhile
+                path.rmdir()
 
 
 def check_settings(
@@ -140,7 +158,8 @@ def check_middleware(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     """W001: jobs that nothing will ever run."""
-    if not len(default_registry) or MIDDLEWARE_PATH in (settings.MIDDLEWARE or ()):
+    installed = set(settings.MIDDLEWARE or ())
+    if not len(default_registry) or installed & {MIDDLEWARE_PATH, MOVED_PATH}:
         return []
     return [
         Warning(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,9 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["KEYS", "LazyCronSettings", "get_settings", "read_settings"]
+from ..backend import default_state_dir
+
+__all__ = ["KEYS", "LazyCronSettings", "get_settings", "read_settings", "state_dir_of"]
 
 # Every accepted key, with what it must be (for messages).
 KEYS = {
@@ -35,7 +38,7 @@ KEYS = {
 class LazyCronSettings:
     """``settings.LAZYCRON`` with defaults applied, plus the Django settings we use."""
 
-    state_dir: Path | None = None  # None: lazycron's per-user default directory
+    state_dir: Path | None = None  # None: see state_dir_of()
     check_interval: float = 30.0
     history_limit: int = 50
     enabled: bool = True
@@ -102,6 +105,33 @@ def _convert(key: str, value: Any) -> Any:
     if key == "CHECK_INTERVAL":
         return float(value)
     return value
+
+
+def state_dir_of(conf: LazyCronSettings) -> Path:
+    """``STATE_DIR``, or a default that every process of the project agrees on.
+
+    lazycron's own default is keyed by the working directory, which differs between a
+    server and a crontab's ``manage.py lazycron tick`` (run from ``$HOME``). Under
+    Django the project is known: key the default by the directory the settings module is
+    imported from (where ``manage.py`` usually sits), whatever the working directory.
+    """
+    if conf.state_dir is not None:
+        return conf.state_dir
+    return default_state_dir(_project_root())
+
+
+def _project_root() -> str | None:
+    name = getattr(django_settings, "SETTINGS_MODULE", None)
+    module = sys.modules.get(name) if name else None
+    path = getattr(module, "__file__", None)
+    if not name or not path:
+        return None  # settings.configure(): no project file to key by
+    root = Path(path).resolve().parent  # mysite/settings.py -> mysite/
+    for _ in name.split(".")[1:]:  # one level up per package in the dotted name
+        root = root.parent
+    if Path(path).name == "__init__.py":  # a settings package: mysite/settings/
+        root = root.parent
+    return str(root)
 
 
 _cached: LazyCronSettings | None = None

@@ -21,7 +21,7 @@ from ..errors import LazyCronError
 from ..jobs import Job, default_registry
 from ..scheduler import Scheduler
 from . import discovery
-from .conf import LazyCronSettings, get_settings
+from .conf import LazyCronSettings, get_settings, state_dir_of
 
 __all__ = ["active_scheduler", "build_scheduler", "database_connections", "get_scheduler"]
 
@@ -59,8 +59,8 @@ def build_scheduler(conf: LazyCronSettings | None = None, **overrides: Any) -> S
         "timezone": conf.time_zone,
         "job_context": database_connections,
     }
-    if conf.state_dir is not None:
-        options["state_dir"] = conf.state_dir
+    if "backend" not in overrides:
+        options["state_dir"] = state_dir_of(conf)
     options.update(overrides)
     try:
         return Scheduler(**options)

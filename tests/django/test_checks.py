@@ -72,7 +72,21 @@ def test_e002_state_dir_unusable(tmp_path: Path) -> None:
 def test_e002_missing_but_creatable_is_fine(tmp_path: Path) -> None:
     with override_settings(LAZYCRON={"STATE_DIR": tmp_path / "a" / "b"}):
         assert ids() == []
-    assert not (tmp_path / "a").exists()  # a check never creates anything
+    assert list(tmp_path.iterdir()) == []  # a check leaves nothing behind
+
+
+def test_e002_tries_instead_of_trusting_os_access(tmp_path: Path) -> None:
+    # Under root (containers often run checks as root) os.access("/proc", W_OK) is True,
+    # yet nothing can be created there: the server would fail where the check passed.
+    with override_settings(LAZYCRON={"STATE_DIR": "/proc/lazycron-e002/state"}):
+        messages = run_checks(tags=["lazycron"])
+    assert [m.id for m in messages] == ["lazycron.E002"]
+    assert "/proc/lazycron-e002/state does not exist and cannot be created" in messages[0].msg
+    existing = tmp_path / "state"
+    existing.mkdir(mode=0o700)
+    with override_settings(LAZYCRON={"STATE_DIR": existing}):
+        assert ids() == []
+    assert list(existing.iterdir()) == []  # the probe file is gone
 
 
 def test_e002_unwritable_parent(tmp_path: Path) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -11,6 +14,8 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from lazycron.django import runtime
+
+from .conftest import REPO
 
 
 @pytest.fixture(autouse=True)
@@ -61,3 +66,46 @@ def test_run_unknown_job_is_a_command_error() -> None:
 def test_tick_records_first_sight_and_runs_nothing() -> None:
     assert run("tick") == "nothing was due\n"
     assert "(not seen yet)" not in run("status")
+
+
+def test_the_default_state_dir_does_not_depend_on_the_working_directory(
+    tmp_path: Path,
+) -> None:
+    # A crontab runs `manage.py lazycron tick` from $HOME; the server runs from the
+    # project. Without STATE_DIR both must still find the same state.
+    seen = set()
+    for cwd in (tmp_path / "project", tmp_path / "home"):
+        cwd.mkdir()
+        env = {k: v for k, v in os.environ.items() if k != "LAZYCRON_STATE_DIR"}
+        result = subprocess.run(
+            [sys.executable, "-m", "django", "lazycron", "--json", "status"],
+            cwd=cwd,
+            env={
+                **env,
+                "DJANGO_SETTINGS_MODULE": "tests.django.nostate_settings",
+                "PYTHONPATH": str(REPO),
+                "XDG_STATE_HOME": str(tmp_path / "xdg"),
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        seen.add(json.loads(result.stdout)["state_dir"])
+    (state_dir,) = seen
+    assert state_dir.startswith(str(tmp_path / "xdg" / "lazycron" / f"{REPO.name}-"))
+
+
+@pytest.mark.parametrize("command", [["tick"], ["run", "testapp.nightly"]])
+def test_an_unusable_state_dir_is_exit_2_with_a_message(tmp_path: Path, command: list[str]) -> None:
+    a_file = tmp_path / "not-a-dir"
+    a_file.write_text("")
+    err = StringIO()
+    with (
+        override_settings(LAZYCRON={"STATE_DIR": a_file, "ENABLED": False}),
+        pytest.raises(CommandError) as info,
+    ):
+        call_command("lazycron", *command, stdout=StringIO(), stderr=err)
+    assert info.value.returncode == 2
+    assert f"lazycron: state directory {a_file} cannot be used" in err.getvalue()

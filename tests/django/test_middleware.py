@@ -7,6 +7,8 @@ check started, so each assertion sees the runs that check caused.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from unittest import mock
 
 from asgiref.sync import iscoroutinefunction
@@ -119,3 +121,26 @@ def test_a_check_never_raises_into_the_request(site, registry, clock) -> None:
     scheduler = site(registry)
     with mock.patch.object(scheduler, "_pop_ready", side_effect=RuntimeError("boom")):
         assert Client().get("/sync/").status_code == 200
+
+
+def test_the_middleware_without_the_app_refuses_to_start(tmp_path) -> None:
+    # Following the README but forgetting INSTALLED_APPS: cron.py would never be imported
+    # and nothing would ever run, while `manage.py check` stays clean.
+    code = (
+        "import django\n"
+        "from django.conf import settings\n"
+        "settings.configure(INSTALLED_APPS=[], ROOT_URLCONF=__name__, SECRET_KEY='x',\n"
+        f"    MIDDLEWARE=['lazycron.middleware.LazyCronMiddleware'],\n"
+        f"    LAZYCRON={{'STATE_DIR': {str(tmp_path)!r}}})\n"
+        "urlpatterns = []\n"
+        "django.setup()\n"
+        "from django.core.wsgi import get_wsgi_application\n"
+        "get_wsgi_application()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: lazycron:")
+    assert 'add "lazycron" to INSTALLED_APPS' in last_line
