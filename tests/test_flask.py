@@ -196,7 +196,7 @@ class TestCommands:
 
     def invoke(self, app: Flask, *args: str) -> tuple[int, str]:
         result = app.test_cli_runner().invoke(args=["lazycron", *args])
-        return result.exit_code, result.output
+        return result.exit_code, result.stdout
 
     def test_list(self, app: Flask) -> None:
         code, output = self.invoke(app, "list")
