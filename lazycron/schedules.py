@@ -16,8 +16,10 @@ Both kinds are validated when they are built, so a bad expression fails at impor
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Protocol
@@ -25,6 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadCronError, CroniterBadDateError, CroniterError, croniter
 
+from ._cron_text import CronText, read_cron_text
+from ._wallclock import WallTime, locate, naive_wall, wall_shift_ahead, wall_shift_behind
 from .errors import JobDefinitionError
 
 __all__ = [
@@ -40,18 +44,6 @@ __all__ = [
 # reported as "at least N": a clock that jumped forward by months must not make a check
 # walk millions of ticks.
 MAX_COUNTED_SKIPS = 1000
-
-# croniter's shorthand expressions, and whether each is "fixed time" (see CronSchedule).
-_ALIASES = {
-    "@yearly": True,
-    "@annually": True,
-    "@monthly": True,
-    "@weekly": True,
-    "@daily": True,
-    "@midnight": True,
-    "@hourly": False,
-}
-
 
 class Schedule(Protocol):
     """What the scheduler needs from a schedule. Everything is in UTC timestamps.
@@ -109,107 +101,136 @@ class IntervalSchedule:
 
 @dataclass(frozen=True)
 class CronSchedule:
-    """A cron expression read in a time zone.
+    """A cron expression read in a time zone, with cron's own meaning.
 
-    Five fields (minute hour day month weekday), or six with seconds as the **last** field
-    (croniter's convention), or an alias such as ``@daily``.
+    Five fields (minute hour day month weekday), six with ``seconds=True`` (seconds as
+    the **last** field, croniter's convention), or an alias such as ``@daily``. ``H``
+    stands for a value hashed from the job's name (see :mod:`lazycron._cron_text`).
 
-    Daylight saving time follows classic cron. When clocks spring forward, a tick that
-    falls in the missing hour runs at the first instant after the gap (croniter's rule).
-    When clocks fall back, a *fixed-time* job (neither minute nor hour field starts with
-    ``*``) runs once, in the first copy of the repeated hour, while a wildcard job such as
-    ``*/15 * * * *`` runs in both copies, because both are real, distinct instants.
+    croniter enumerates the matching *local wall-clock* times, with no zone; each is then
+    mapped to real instants the way cronie does around daylight saving time:
+
+    * a time in the spring-forward gap: a *fixed-time* job (neither its minute nor its
+      hour field starts with ``*``) runs once at the jump, the first instant after the
+      gap; a *wildcard* job skips it;
+    * a time in the repeated fall-back hour: a fixed-time job runs in the first copy
+      only; a wildcard job runs in both, because both are real, distinct instants.
     """
 
-    expression: str
-    fixed_time: bool
+    text: CronText
 
     @classmethod
-    def parse(cls, expression: object) -> CronSchedule:
-        if not isinstance(expression, str):
-            raise JobDefinitionError(
-                f"a cron expression must be a string, not {type(expression).__name__}"
-            )
-        text = " ".join(expression.split())
-        if text.lower() in _ALIASES:
-            return cls(text.lower(), fixed_time=_ALIASES[text.lower()])
-        fields = text.split(" ")
-        if len(fields) not in (5, 6):
-            raise JobDefinitionError(
-                f"cron expression {expression!r} has {len(fields)} fields; use 5 "
-                "(minute hour day month weekday) or 6 (the same plus seconds, last)"
-            )
-        try:
-            valid = croniter.is_valid(text)
-        except Exception:  # croniter may raise instead of answering on odd input
-            valid = False
-        if not valid:
-            raise JobDefinitionError(
-                f"cron expression {expression!r} is not valid (see `man 5 crontab`; "
-                "fields are minute hour day month weekday [second])"
-            )
-        schedule = cls(
-            text, fixed_time=not (fields[0].startswith("*") or fields[1].startswith("*"))
-        )
+    def parse(
+        cls, expression: object, *, job_name: str | None = None, seconds: bool = False
+    ) -> CronSchedule:
+        """Read ``expression``; ``job_name`` seeds ``H``; ``seconds`` allows six fields."""
+        schedule = cls(read_cron_text(expression, job_name=job_name, seconds=seconds))
         # An expression can be well formed and still never match ("0 0 30 2 *").
         try:
-            schedule.next_after(datetime(2000, 1, 1).timestamp(), ZoneInfo("UTC"), 0.0)
+            schedule.next_after(datetime(2000, 1, 1).timestamp(), ZoneInfo("UTC"))
         except (CroniterBadDateError, CroniterError, ValueError, OverflowError) as exc:
             raise JobDefinitionError(
-                f"cron expression {expression!r} never matches a real date ({exc})"
+                f"cron expression {schedule.text.written!r} never matches a real date ({exc})"
             ) from None
         return schedule
 
-    def _iter(self, start: datetime, *, backwards: bool = False) -> croniter:
-        try:
-            return croniter(self.expression, start, is_prev=backwards)
-        except CroniterBadCronError as exc:  # pragma: no cover - validated in parse()
-            raise JobDefinitionError(str(exc)) from None
+    @property
+    def expression(self) -> str:
+        return self.text.written
 
-    def _skip_repeat(self, moment: datetime) -> bool:
-        """True for the second copy of a fall-back hour, for fixed-time jobs only."""
-        if not self.fixed_time or moment.fold == 0:
-            return False
-        return moment.replace(fold=0).utcoffset() != moment.utcoffset()
+    @property
+    def fixed_time(self) -> bool:
+        return not self.text.wildcard
 
     def next_after(self, reference: float, zone: tzinfo, anchor: float = 0.0) -> float:
-        it = self._iter(datetime.fromtimestamp(reference, zone))
-        while True:
-            moment: datetime = it.get_next(datetime)
-            if not self._skip_repeat(moment):
-                return moment.timestamp()
+        for tick in self.ticks_after(reference, zone):
+            return tick
+        raise CroniterBadDateError(f"{self.expression!r} has no tick after {reference}")
 
     def latest_due(
         self, now: float, reference: float, zone: tzinfo, anchor: float = 0.0
     ) -> tuple[float, int] | None:
         if now <= reference:
             return None
-        # croniter's get_prev is strictly before its start, and ticks are whole seconds,
-        # so starting one second past the floor of now finds a tick equal to now as well.
-        it = self._iter(datetime.fromtimestamp(math.floor(now) + 1, zone), backwards=True)
-        moment: datetime = it.get_prev(datetime)
-        while self._skip_repeat(moment):
-            moment = it.get_prev(datetime)
-        latest = moment.timestamp()
-        if latest <= reference:
+        latest = next(self._ticks_until(now, zone), None)
+        if latest is None or latest <= reference:
             return None
-        return latest, self._count_between(reference, latest, zone)
-
-    def _count_between(self, reference: float, latest: float, zone: tzinfo) -> int:
         skipped = 0
-        it = self._iter(datetime.fromtimestamp(reference, zone))
-        while skipped < MAX_COUNTED_SKIPS:
-            moment: datetime = it.get_next(datetime)
-            if self._skip_repeat(moment):
-                continue
-            if moment.timestamp() >= latest:
+        for tick in self.ticks_after(reference, zone):
+            if tick >= latest or skipped >= MAX_COUNTED_SKIPS:
                 break
             skipped += 1
-        return skipped
+        return latest, skipped
+
+    def ticks_after(self, reference: float, zone: tzinfo) -> Iterator[float]:
+        """Every tick strictly after ``reference``, in order, without end."""
+        # Start early enough that a wall time repeated after a fall-back is not missed.
+        start = naive_wall(reference, zone) - wall_shift_ahead(reference, zone)
+        pending: list[float] = []  # a heap: one wall time can name two instants
+        last = -math.inf
+        for wall in self._walls(start - timedelta(seconds=1), backwards=False):
+            where = locate(wall, zone)
+            # No later wall time names an instant before this one's first: release.
+            while pending and pending[0] <= where.first:
+                tick = heapq.heappop(pending)
+                if tick > last:
+                    last = tick
+                    yield tick
+            for tick in self._instants(where):
+                if tick > reference:
+                    heapq.heappush(pending, tick)
+        while pending:  # the expression ran out of dates (croniter's horizon)
+            tick = heapq.heappop(pending)
+            if tick > last:
+                last = tick
+                yield tick
+
+    def _ticks_until(self, now: float, zone: tzinfo) -> Iterator[float]:
+        """Every tick at or before ``now``, latest first."""
+        # Start late enough to see the first copy of a repeated wall time before now.
+        start = naive_wall(now, zone) + wall_shift_behind(now, zone)
+        pending: list[float] = []  # a heap of negated ticks
+        last = math.inf
+        for wall in self._walls(start + timedelta(seconds=1), backwards=True):
+            where = locate(wall, zone)
+            while pending and -pending[0] >= where.second:
+                tick = -heapq.heappop(pending)
+                if tick < last:
+                    last = tick
+                    yield tick
+            for tick in self._instants(where):
+                if tick <= now:
+                    heapq.heappush(pending, -tick)
+        while pending:
+            tick = -heapq.heappop(pending)
+            if tick < last:
+                last = tick
+                yield tick
+
+    def _instants(self, where: WallTime) -> tuple[float, ...]:
+        if where.in_gap:  # cronie: fixed-time jobs run at the jump, wildcard jobs skip
+            return () if self.text.wildcard else (where.first,)
+        if where.first == where.second or not self.text.wildcard:
+            return (where.first,)  # cronie: a fixed-time job runs in the first copy only
+        return (where.first, where.second)
+
+    def _walls(self, start: datetime, *, backwards: bool) -> Iterator[datetime]:
+        """Matching wall-clock times strictly after (or before) ``start``, no zone."""
+        try:
+            it = croniter(
+                self.text.resolved, start, is_prev=backwards, day_or=self.text.day_or
+            )
+        except CroniterBadCronError as exc:  # pragma: no cover - validated in parse()
+            raise JobDefinitionError(str(exc)) from None
+        step = it.get_prev if backwards else it.get_next
+        while True:
+            try:
+                yield step(datetime)
+            except CroniterBadDateError:  # no match within croniter's horizon of years
+                return
 
     def describe(self) -> str:
-        return self.expression
-
+        return self.text.describe()
 
 _INTERVAL_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
