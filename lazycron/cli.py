@@ -18,8 +18,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import LazyCronError
+from .jobs import Job
 from .runner import Verdict
 from .scheduler import JobStatus, Scheduler
+from .schedules import CronSchedule, ticks_from
 from .state import Run
 
 __all__ = ["build_parser", "main"]
@@ -56,7 +58,15 @@ def build_parser(prog: str = "lazycron") -> argparse.ArgumentParser:
 def add_commands(parser: argparse.ArgumentParser) -> None:
     """The sub-commands; the Django management command reuses them."""
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("list", help="the declared jobs and their schedules")
+    listing = commands.add_parser("list", help="the declared jobs and their schedules")
+    listing.add_argument(
+        "--next",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="also show each job's next N ticks, in UTC (an interval job's grid is known "
+        "once it has been seen)",
+    )
     commands.add_parser("status", help="next tick, last run, outcome, duration, lateness")
     run = commands.add_parser("run", help="run one job now, under its lock")
     run.add_argument("name", help="the job's name")
@@ -101,7 +111,7 @@ def load_scheduler(args: argparse.Namespace) -> Scheduler:
 
 def execute(scheduler: Scheduler, command: str, args: argparse.Namespace, out: Any) -> int:
     if command == "list":
-        return show_list(scheduler, args.json, out)
+        return show_list(scheduler, args.json, out, getattr(args, "next", 0))
     if command == "status":
         return show_status(scheduler, args.json, out)
     if command == "run":
@@ -111,7 +121,7 @@ def execute(scheduler: Scheduler, command: str, args: argparse.Namespace, out: A
     raise AssertionError(command)  # pragma: no cover - argparse guards this
 
 
-def show_list(scheduler: Scheduler, as_json: bool, out: Any) -> int:
+def show_list(scheduler: Scheduler, as_json: bool, out: Any, next_count: int = 0) -> int:
     rows = [
         {
             "name": job.name,
@@ -124,16 +134,43 @@ def show_list(scheduler: Scheduler, as_json: bool, out: Any) -> int:
         }
         for job in scheduler.registry
     ]
+    if next_count:
+        for row in rows:
+            ticks = upcoming_ticks(scheduler, scheduler.registry.get(row["name"]), next_count)
+            row["next"] = None if ticks is None else [iso(tick) for tick in ticks]
     if as_json:
         json.dump(rows, out, indent=2)
         out.write("\n")
     else:
-        table(
-            out,
-            ["JOB", "SCHEDULE", "ZONE", "FUNCTION"],
-            [[r["name"], r["schedule"], r["timezone"], r["function"]] for r in rows],
-        )
+        header = ["JOB", "SCHEDULE", "ZONE", "FUNCTION"]
+        lines = [[r["name"], r["schedule"], r["timezone"], r["function"]] for r in rows]
+        if next_count:
+            header.append(f"NEXT {next_count}")
+            for line, row in zip(lines, rows, strict=True):
+                ticks = row["next"]
+                line.append(
+                    "(known once seen)" if ticks is None else ", ".join(map(short, ticks))
+                )
+        table(out, header, lines)
     return 0
+
+
+def upcoming_ticks(scheduler: Scheduler, job: Job, count: int) -> list[float] | None:
+    """The job's next ticks after now, or ``None`` for an interval job not seen yet (its
+    grid starts where it is first seen)."""
+    now = scheduler.clock.time()
+    if isinstance(job.schedule, CronSchedule):
+        return ticks_from(job.schedule, scheduler.runner.zone(job), now, 0.0, count)
+    state = scheduler.runner.read(job)
+    if state is None:
+        return None
+    return ticks_from(job.schedule, UTC, max(now, state.first_seen), state.first_seen, count)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number, 0 or more")
+    return int(text)
 
 
 def status_row(status: JobStatus) -> dict[str, Any]:

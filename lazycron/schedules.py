@@ -21,8 +21,8 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
-from typing import Protocol
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Protocol, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadCronError, CroniterBadDateError, CroniterError, croniter
@@ -36,8 +36,10 @@ __all__ = [
     "CronSchedule",
     "IntervalSchedule",
     "Schedule",
+    "next_ticks",
     "parse_interval",
     "resolve_timezone",
+    "ticks_from",
 ]
 
 # How many skipped cron ticks we are willing to count exactly. Past this the count is
@@ -231,6 +233,99 @@ class CronSchedule:
 
     def describe(self) -> str:
         return self.text.describe()
+
+@overload
+def next_ticks(
+    cron: str,
+    /,
+    *,
+    after: datetime,
+    count: int,
+    timezone: str | tzinfo = "UTC",
+    seconds: bool = False,
+    name: str | None = None,
+) -> list[datetime]: ...
+
+
+@overload
+def next_ticks(
+    *, every: float | timedelta | str, anchor: datetime, after: datetime, count: int
+) -> list[datetime]: ...
+
+
+def next_ticks(
+    cron: str | None = None,
+    /,
+    *,
+    after: datetime,
+    count: int,
+    timezone: str | tzinfo = "UTC",
+    seconds: bool = False,
+    name: str | None = None,
+    every: float | timedelta | str | None = None,
+    anchor: datetime | None = None,
+) -> list[datetime]:
+    """The next ``count`` ticks strictly after ``after``, as aware UTC datetimes.
+
+    They are computed by the very code the scheduler runs, so you can check a schedule
+    across a daylight saving night before you deploy it::
+
+        next_ticks("30 2 * * *", timezone="Europe/Berlin",
+                   after=datetime(2026, 3, 28, tzinfo=UTC), count=3)
+
+    A cron expression takes the same options as ``@lazycron.job``: ``timezone``,
+    ``seconds=True`` for a sixth (seconds, last) field, and ``name`` (the job's name)
+    for an expression with ``H``. An interval (``every=``) needs its ``anchor``: the
+    moment the job was first seen, where its grid starts (the anchor is not a tick).
+    """
+    start = _timestamp("after", after)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValueError(f"count={count!r} must be a whole number, 0 or more")
+    if (cron is None) == (every is None):
+        raise JobDefinitionError("give exactly one schedule: a cron expression or every=")
+    schedule: Schedule
+    if cron is not None:
+        if anchor is not None:
+            raise JobDefinitionError("anchor= only applies to every=; a cron grid has none")
+        schedule = CronSchedule.parse(cron, job_name=name, seconds=seconds)
+        return _as_datetimes(ticks_from(schedule, resolve_timezone(timezone), start, 0.0, count))
+    if anchor is None:
+        raise JobDefinitionError(
+            "every= needs anchor=, the moment the job was first seen: an interval's grid "
+            "starts there (lazycron status shows it for a deployed job)"
+        )
+    grid_start = _timestamp("anchor", anchor)
+    schedule = parse_interval(every)
+    ticks = ticks_from(schedule, UTC, max(start, grid_start), grid_start, count)
+    return _as_datetimes(ticks)
+
+
+def ticks_from(
+    schedule: Schedule, zone: tzinfo, reference: float, anchor: float, count: int
+) -> list[float]:
+    """``count`` ticks after ``reference``, each found from the one before, as the
+    scheduler finds them (its reference is the last tick it claimed)."""
+    ticks: list[float] = []
+    for _ in range(count):
+        reference = schedule.next_after(reference, zone, anchor)
+        ticks.append(reference)
+    return ticks
+
+
+def _timestamp(option: str, moment: object) -> float:
+    if not isinstance(moment, datetime):
+        raise TypeError(f"{option}= takes a datetime, not {type(moment).__name__}")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(
+            f"{option}={moment!r} has no time zone; pass an aware datetime such as "
+            "datetime(2026, 3, 29, tzinfo=ZoneInfo('Europe/Berlin')) or tzinfo=UTC"
+        )
+    return moment.timestamp()
+
+
+def _as_datetimes(ticks: list[float]) -> list[datetime]:
+    return [datetime.fromtimestamp(tick, UTC) for tick in ticks]
+
 
 _INTERVAL_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

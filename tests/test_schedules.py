@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+import lazycron
+from lazycron import Registry
 from lazycron.errors import JobDefinitionError
 from lazycron.schedules import (
     MAX_COUNTED_SKIPS,
@@ -203,3 +209,225 @@ class TestDaylightSaving:
         first = ts(2026, 10, 25, 2, 30, tz=BERLIN, fold=0)
         # inside the second 02:30 (CET), with the first already claimed: nothing is due
         assert daily.latest_due(first + 3600 + 60, first, BERLIN) is None
+
+
+SANTIAGO = ZoneInfo("America/Santiago")
+
+
+class TestCronMeaning:
+    """cron's own meaning where croniter differs (issue: cron semantics differ, silently)."""
+
+    @pytest.mark.parametrize(
+        ("expression", "start", "end", "runs"),
+        [
+            # croniter 7 reads an equal range as "*": these ran hourly, minutely and daily
+            ("0 2-2 * * *", ts(2026, 1, 1), ts(2026, 1, 3), 2),
+            ("5-5 0 * * *", ts(2026, 1, 1), ts(2026, 1, 3), 2),
+            ("0 0 1-1 * *", ts(2026, 1, 1, 1), ts(2026, 3, 1, 1), 2),
+            ("0-0/5 2-2/3 * * *", ts(2026, 1, 1), ts(2026, 1, 3), 2),
+            ("0 0 * * MON-mon", ts(2026, 1, 1), ts(2026, 1, 15), 2),
+        ],
+    )
+    def test_an_equal_range_is_its_one_value(
+        self, expression: str, start: float, end: float, runs: int
+    ) -> None:
+        assert len(ticks_between(expression, UTCZ, start, end)) == runs
+
+    def test_day_of_month_and_weekday_must_both_match_when_one_starts_with_a_star(
+        self,
+    ) -> None:
+        # odd days of the month that are Mondays, not odd days or Mondays
+        ticks = ticks_between("0 0 */2 * 1", UTCZ, ts(2026, 1, 1), ts(2026, 3, 1))
+        assert ticks == [
+            "2026-01-05 00:00:00",
+            "2026-01-19 00:00:00",
+            "2026-02-09 00:00:00",
+            "2026-02-23 00:00:00",
+        ]
+
+    def test_day_of_month_or_weekday_when_neither_starts_with_a_star(self) -> None:
+        ticks = ticks_between("0 0 1 * 1", UTCZ, ts(2026, 1, 27), ts(2026, 2, 10))
+        assert ticks == ["2026-02-01 00:00:00", "2026-02-02 00:00:00", "2026-02-09 00:00:00"]
+
+
+class TestWildcardJobsAcrossDaylightSaving:
+    """cronie: a wildcard job (minute or hour starts with ``*``) skips the missing times of
+    the spring-forward gap and runs in both copies of the repeated hour."""
+
+    def test_restricted_hour_wildcard_job_skips_the_gap(self) -> None:
+        # Berlin 2026-03-29: 02:xx does not exist, so "*/20 2" does not run that day
+        ticks = ticks_between("*/20 2 * * *", BERLIN, ts(2026, 3, 28, 12), ts(2026, 3, 30, 12))
+        assert ticks == ["2026-03-30 00:00:00", "2026-03-30 00:20:00", "2026-03-30 00:40:00"]
+
+    def test_wildcard_job_does_not_run_at_the_jump_for_an_hour_it_does_not_match(
+        self,
+    ) -> None:
+        # Santiago 2026-09-06: 00:00 -04 jumps to 01:00 -03; hour 1 is not in "*/2"
+        ticks = ticks_between("* */2 * * *", SANTIAGO, ts(2026, 9, 6, 2, 58), ts(2026, 9, 6, 5, 1))
+        # 22:58 and 22:59 -04 on the 5th, then nothing until 02:00 -03 on the 6th
+        assert ticks == ["2026-09-06 02:58:00", "2026-09-06 02:59:00", "2026-09-06 05:00:00"]
+
+    def test_restricted_hour_wildcard_job_runs_in_both_copies_of_the_repeated_hour(
+        self,
+    ) -> None:
+        # Berlin 2024-10-27, a Sunday in October: 02:xx happens twice, 120 real minutes
+        ticks = ticks_between("* 2 * 10 0", BERLIN, ts(2024, 10, 26), ts(2024, 10, 28))
+        assert len(ticks) == 120
+        assert ticks[0] == "2024-10-27 00:00:00" and ticks[-1] == "2024-10-27 01:59:00"
+
+    def test_latest_due_in_the_second_copy_finds_the_second_copy(self) -> None:
+        every_minute_at_two = CronSchedule.parse("* 2 * * *")
+        last_of_first_copy = ts(2026, 10, 25, 0, 59)  # 02:59 CEST
+        now = ts(2026, 10, 25, 1, 10, 30)  # 02:10:30 CET
+        assert every_minute_at_two.latest_due(now, last_of_first_copy, BERLIN) == (
+            ts(2026, 10, 25, 1, 10),
+            10,
+        )
+
+    def test_fixed_time_job_runs_once_at_the_jump_however_many_gap_times_it_has(
+        self,
+    ) -> None:
+        ticks = ticks_between("0,30 2 * * *", BERLIN, ts(2026, 3, 28, 12), ts(2026, 3, 29, 12))
+        assert ticks == ["2026-03-29 01:00:00"]
+
+
+class TestSeconds:
+    def test_a_quartz_expression_is_refused_with_the_fix(self) -> None:
+        with pytest.raises(JobDefinitionError) as raised:
+            lazycron.job("0 */5 * * * *", name="q", registry=Registry())(lambda: None)
+        message = str(raised.value)
+        assert "Quartz" in message and "seconds FIRST" in message
+        assert "'*/5 * * * *'" in message  # the five fields it probably meant
+        assert "@lazycron.job('*/5 * * * * 0', seconds=True)" in message
+
+    def test_seconds_true_allows_a_sixth_field_last(self) -> None:
+        registry = Registry()
+        lazycron.job("* * * * * */10", seconds=True, name="s", registry=registry)(lambda: None)
+        schedule = registry.get("s").schedule
+        assert schedule.next_after(ts(2026, 1, 1, 0, 0, 5), UTCZ) == ts(2026, 1, 1, 0, 0, 10)
+
+    @pytest.mark.parametrize(
+        ("args", "kwargs", "problem"),
+        [
+            (("*/5 * * * *",), {"seconds": True}, "has 5 fields but seconds=True"),
+            (("@daily",), {"seconds": True}, "drop seconds=True"),
+            ((), {"every": "5s", "seconds": True}, "only applies to cron"),
+            (("* * * * * *",), {"seconds": "yes"}, "seconds= must be True or False"),
+        ],
+    )
+    def test_seconds_misuse_is_refused(
+        self, args: tuple[object, ...], kwargs: dict[str, object], problem: str
+    ) -> None:
+        with pytest.raises(JobDefinitionError, match=problem):
+            lazycron.job(*args, name="s", registry=Registry(), **kwargs)(lambda: None)  # type: ignore[arg-type]
+
+
+class TestFieldErrors:
+    @pytest.mark.parametrize(
+        ("expression", "problem"),
+        [
+            ("0 25 * * *", "field 2 (hour) '25' is out of range 0-23"),
+            ("0 0 32 * *", "field 3 (day of month) '32' is out of range 1-31"),
+            ("0 0 * 13 *", "field 4 (month) '13' is out of range 1-12"),
+            ("0 0 * * 8", "field 5 (day of week) '8' is out of range 0-7"),
+            ("*/0 * * * *", "field 1 (minute) '*/0' has step '0'"),
+            ("0 0 * * FOO", "field 5 (day of week) 'FOO' is not a valid day of week"),
+            ("1-70 * * * *", "field 1 (minute) '1-70' is out of range 0-59"),
+        ],
+    )
+    def test_the_field_at_fault_is_named(self, expression: str, problem: str) -> None:
+        with pytest.raises(JobDefinitionError) as raised:
+            CronSchedule.parse(expression)
+        assert problem in str(raised.value)
+
+
+class TestRandomAndHash:
+    @pytest.mark.parametrize(
+        ("expression", "field"),
+        [
+            ("R * * * *", "field 1 (minute) 'R'"),
+            ("0 R(0-5) * * *", "field 2 (hour) 'R(0-5)'"),
+            ("0 0 * * 1,r", "field 5 (day of week) '1,r'"),
+            ("R/10 * * * *", "field 1 (minute) 'R/10'"),
+        ],
+    )
+    def test_random_fields_are_refused(self, expression: str, field: str) -> None:
+        # croniter draws R again at every evaluation: "R * * * *" ran 3 to 8 times an hour
+        with pytest.raises(JobDefinitionError, match="R \\(random\\)") as raised:
+            lazycron.job(expression, name="r", registry=Registry())(lambda: None)
+        assert field in str(raised.value)
+
+    def test_names_with_an_r_are_not_random(self) -> None:
+        CronSchedule.parse("0 0 * MAR FRI")
+
+    def test_h_is_the_same_value_in_every_process(self) -> None:
+        code = (
+            "from lazycron.schedules import CronSchedule;"
+            "print(CronSchedule.parse('H H * * *', job_name='reports.nightly').describe())"
+        )
+        outputs = {
+            subprocess.run(
+                [sys.executable, "-c", code],
+                env={**os.environ, "PYTHONHASHSEED": seed},
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            for seed in ("1", "2", "3")
+        }
+        here = CronSchedule.parse("H H * * *", job_name="reports.nightly").describe()
+        assert outputs == {here + "\n"}
+        assert re.fullmatch(r"H H \* \* \* \(= \d+ \d+ \* \* \*\)", here)
+
+    def test_h_forms_resolve_within_their_range(self) -> None:
+        for name in (f"job-{i}" for i in range(40)):
+            minute, hour = CronSchedule.parse("H H * * *", job_name=name).text.resolved.split()[:2]
+            assert 0 <= int(minute) <= 59 and 0 <= int(hour) <= 23
+            ranged = CronSchedule.parse("H(0-29) * * * *", job_name=name).text.resolved
+            assert 0 <= int(ranged.split()[0]) <= 29
+            quarter = ticks_of(CronSchedule.parse("H/15 * * * *", job_name=name), 4)
+            assert [m - quarter[0] for m in quarter] == [0, 15, 30, 45] and quarter[0] < 15
+            tens = ticks_of(CronSchedule.parse("H(0-29)/10 * * * *", job_name=name), 3)
+            assert [m - tens[0] for m in tens] == [0, 10, 20] and tens[-1] <= 29
+
+    def test_h_spreads_jobs(self) -> None:
+        minutes = {
+            CronSchedule.parse("H * * * *", job_name=f"job-{i}").text.resolved for i in range(40)
+        }
+        assert len(minutes) > 20
+
+    def test_h_in_day_of_month_stays_in_days_every_month_has(self) -> None:
+        for i in range(60):
+            day = CronSchedule.parse("0 0 H * *", job_name=f"job-{i}").text.resolved.split()[2]
+            assert 1 <= int(day) <= 28
+
+    @pytest.mark.parametrize(
+        ("expression", "problem"),
+        [
+            ("H(30-70) * * * *", "must lie within 0-59"),
+            ("H(20-10) * * * *", "must lie within 0-59, low end first"),
+            ("H/0 * * * *", "the step after H/ must be 1 or more"),
+        ],
+    )
+    def test_bad_h_is_refused(self, expression: str, problem: str) -> None:
+        with pytest.raises(JobDefinitionError, match=re.escape(problem)):
+            CronSchedule.parse(expression, job_name="x")
+
+    def test_h_needs_the_job_name(self) -> None:
+        with pytest.raises(JobDefinitionError, match="hashed from the job's name"):
+            CronSchedule.parse("H * * * *")
+
+    def test_the_decorator_hashes_the_job_name(self) -> None:
+        registry = Registry()
+        lazycron.job("H * * * *", name="a", registry=registry)(lambda: None)
+        expected = CronSchedule.parse("H * * * *", job_name="a").describe()
+        assert registry.get("a").schedule.describe() == expected
+
+
+def ticks_of(schedule: CronSchedule, count: int) -> list[int]:
+    """The minutes past the hour of the first ``count`` ticks from 00:00 UTC on a day."""
+    reference, minutes = ts(2026, 1, 1) - 1, []
+    for _ in range(count):
+        reference = schedule.next_after(reference, UTCZ)
+        minutes.append(datetime.fromtimestamp(reference, UTC).minute)
+    return minutes
