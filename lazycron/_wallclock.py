@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, tzinfo
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import NamedTuple
 
-__all__ = ["WallTime", "locate", "naive_wall", "wall_shift_ahead", "wall_shift_behind"]
+__all__ = ["WallTime", "locate", "naive_wall", "repeat_ahead", "repeat_behind"]
 
-# Offsets are sampled this often to find how far the wall clock may move back (or had
-# moved forward) near a moment. Transitions are months apart; two days of samples cover
-# any offset change, however large (the largest in tzdata is about a day).
+# Offsets are sampled this often to find the changes of offset near a moment. Changes are
+# months apart, never two within hours; two days cover the effect of any change, however
+# large (the largest in tzdata is about a day).
 _SAMPLE_EVERY = 3 * 3600
-_SAMPLES = range(_SAMPLE_EVERY, 2 * 86400 + 1, _SAMPLE_EVERY)
+_HORIZON = 2 * 86400
+_EPOCH = datetime(1970, 1, 1)
 
 
 class WallTime(NamedTuple):
@@ -48,7 +50,8 @@ def locate(wall: datetime, zone: tzinfo) -> WallTime:
 
 @lru_cache(maxsize=256)
 def _jump_between(zone: tzinfo, before: float, after: float) -> float:
-    """The first whole second in ``(before, after]`` with the offset in force at ``after``."""
+    """The first whole second in ``(before, after]`` with the offset in force at ``after``
+    (offsets change on whole seconds)."""
     target = _offset(after, zone)
     low, high = math.floor(before), math.ceil(after)  # offset(low) != target == offset(high)
     while high - low > 1:
@@ -65,16 +68,55 @@ def naive_wall(moment: float, zone: tzinfo) -> datetime:
     return datetime.fromtimestamp(math.floor(moment), zone).replace(tzinfo=None)
 
 
-def wall_shift_ahead(moment: float, zone: tzinfo) -> timedelta:
-    """How far the wall clock may step *back* in the two days after ``moment``."""
-    now = _offset(moment, zone)
-    return timedelta(seconds=max(0.0, *(now - _offset(moment + s, zone) for s in _SAMPLES)))
+def repeat_ahead(moment: float, zone: tzinfo) -> tuple[datetime, float] | None:
+    """When, in the two days after ``moment``, the wall clock steps back below its time
+    at ``moment``: the lowest wall time it steps back to, and the first such step."""
+    here = math.floor(moment) + _offset(moment, zone)
+    steps = [
+        (change + after, change)
+        for change, _, after in _changes(moment, moment + _HORIZON, zone)
+        if change + after < here
+    ]
+    if not steps:
+        return None
+    return _naive(min(wall for wall, _ in steps)), min(change for _, change in steps)
 
 
-def wall_shift_behind(moment: float, zone: tzinfo) -> timedelta:
-    """How far the wall clock had stepped *back* in the two days before ``moment``."""
-    now = _offset(moment, zone)
-    return timedelta(seconds=max(0.0, *(_offset(moment - s, zone) - now for s in _SAMPLES)))
+def repeat_behind(moment: float, zone: tzinfo) -> tuple[datetime, float] | None:
+    """When, in the two days before ``moment``, the wall clock had shown times later
+    than its time at ``moment``, then stepped back: the highest of those wall times,
+    and the last such step."""
+    here = math.floor(moment) + _offset(moment, zone)
+    steps = [
+        (change + before, change)
+        for change, before, _ in _changes(moment - _HORIZON, moment, zone)
+        if change + before > here
+    ]
+    if not steps:
+        return None
+    return _naive(max(wall for wall, _ in steps)), max(change for _, change in steps)
+
+
+def _naive(local_seconds: float) -> datetime:
+    return _EPOCH + timedelta(seconds=local_seconds)
+
+
+def _changes(start: float, end: float, zone: tzinfo) -> Iterator[tuple[float, float, float]]:
+    """Each change of offset in ``(start, end]``: its instant, the offset before, after."""
+    previous, previous_offset = start, _offset(start, zone)
+    for moment in (*_samples(start, end), end):
+        offset = _offset(moment, zone)
+        if offset != previous_offset:
+            change = _jump_between(zone, previous, moment)
+            yield change, previous_offset, offset
+        previous, previous_offset = moment, offset
+
+
+def _samples(start: float, end: float) -> Iterator[float]:
+    moment = start + _SAMPLE_EVERY
+    while moment < end:
+        yield moment
+        moment += _SAMPLE_EVERY
 
 
 def _offset(moment: float, zone: tzinfo) -> float:

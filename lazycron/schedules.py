@@ -16,11 +16,13 @@ Both kinds are validated when they are built, so a bad expression fails at impor
 
 from __future__ import annotations
 
+import copy
 import heapq
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import CroniterBadCronError, CroniterBadDateError, CroniterError, croniter
 
 from ._cron_text import CronText, read_cron_text
-from ._wallclock import WallTime, locate, naive_wall, wall_shift_ahead, wall_shift_behind
+from ._wallclock import WallTime, locate, naive_wall, repeat_ahead, repeat_behind
 from .errors import JobDefinitionError
 
 __all__ = [
@@ -166,43 +168,84 @@ class CronSchedule:
 
     def ticks_after(self, reference: float, zone: tzinfo) -> Iterator[float]:
         """Every tick strictly after ``reference``, in order, without end."""
-        # Start early enough that a wall time repeated after a fall-back is not missed.
-        start = naive_wall(reference, zone) - wall_shift_ahead(reference, zone)
+        here = naive_wall(reference, zone)
+        ticks = self._forwards_from(here - _SECOND, None, reference, zone)
+        repeat = repeat_ahead(reference, zone)
+        if repeat is None:
+            return ticks
+        # The clock will step back below ``here``: wall times before it come round
+        # again, from the step on. Read them only once the ticks reach the step, so the
+        # hour before a fall-back costs no more than any other.
+        lowest, step = repeat
+        return _joined(
+            ticks,
+            lambda tick: tick >= step,
+            lambda: self._forwards_from(lowest - _SECOND, here - _SECOND, reference, zone),
+            descending=False,
+        )
+
+    def _ticks_until(self, now: float, zone: tzinfo) -> Iterator[float]:
+        """Every tick at or before ``now``, latest first."""
+        here = naive_wall(now, zone)
+        ticks = self._backwards_from(here + _SECOND, None, now, zone)
+        repeat = repeat_behind(now, zone)
+        if repeat is None:
+            return ticks
+        # The clock stepped back below wall times it had shown: those came before the step.
+        highest, step = repeat
+        return _joined(
+            ticks,
+            lambda tick: tick <= step,
+            lambda: self._backwards_from(highest + _SECOND, here + _SECOND, now, zone),
+            descending=True,
+        )
+
+    def _forwards_from(
+        self, start: datetime, until: datetime | None, reference: float, zone: tzinfo
+    ) -> Iterator[float]:
+        """The ticks after ``reference`` named by matching wall times in
+        ``(start, until]``, in order."""
         pending: list[float] = []  # a heap: one wall time can name two instants
         last = -math.inf
-        for wall in self._walls(start - timedelta(seconds=1), backwards=False):
+        for wall in self._walls(start, backwards=False):
+            if until is not None and wall > until:
+                break
             where = locate(wall, zone)
+            for tick in self._instants(where):
+                if tick > reference:
+                    heapq.heappush(pending, tick)
             # No later wall time names an instant before this one's first: release.
             while pending and pending[0] <= where.first:
                 tick = heapq.heappop(pending)
                 if tick > last:
                     last = tick
                     yield tick
-            for tick in self._instants(where):
-                if tick > reference:
-                    heapq.heappush(pending, tick)
-        while pending:  # the expression ran out of dates (croniter's horizon)
+        while pending:  # the end of the range, or of croniter's horizon
             tick = heapq.heappop(pending)
             if tick > last:
                 last = tick
                 yield tick
 
-    def _ticks_until(self, now: float, zone: tzinfo) -> Iterator[float]:
-        """Every tick at or before ``now``, latest first."""
-        # Start late enough to see the first copy of a repeated wall time before now.
-        start = naive_wall(now, zone) + wall_shift_behind(now, zone)
+    def _backwards_from(
+        self, start: datetime, until: datetime | None, now: float, zone: tzinfo
+    ) -> Iterator[float]:
+        """The ticks at or before ``now`` named by matching wall times in
+        ``[until, start)``, latest first."""
         pending: list[float] = []  # a heap of negated ticks
         last = math.inf
-        for wall in self._walls(start + timedelta(seconds=1), backwards=True):
+        for wall in self._walls(start, backwards=True):
+            if until is not None and wall < until:
+                break
             where = locate(wall, zone)
+            for tick in self._instants(where):
+                if tick <= now:
+                    heapq.heappush(pending, -tick)
+            # No earlier wall time names an instant after this one's last: release.
             while pending and -pending[0] >= where.second:
                 tick = -heapq.heappop(pending)
                 if tick < last:
                     last = tick
                     yield tick
-            for tick in self._instants(where):
-                if tick <= now:
-                    heapq.heappush(pending, -tick)
         while pending:
             tick = -heapq.heappop(pending)
             if tick < last:
@@ -218,12 +261,9 @@ class CronSchedule:
 
     def _walls(self, start: datetime, *, backwards: bool) -> Iterator[datetime]:
         """Matching wall-clock times strictly after (or before) ``start``, no zone."""
-        try:
-            it = croniter(
-                self.text.resolved, start, is_prev=backwards, day_or=self.text.day_or
-            )
-        except CroniterBadCronError as exc:  # pragma: no cover - validated in parse()
-            raise JobDefinitionError(str(exc)) from None
+        # A copy of a parsed iterator: parsing the expression costs more than a step.
+        it = copy.copy(self._backwards if backwards else self._forwards)
+        it.set_current(start, force=True)
         step = it.get_prev if backwards else it.get_next
         while True:
             try:
@@ -231,8 +271,48 @@ class CronSchedule:
             except CroniterBadDateError:  # no match within croniter's horizon of years
                 return
 
+    @cached_property
+    def _forwards(self) -> croniter:
+        return self._parsed(backwards=False)
+
+    @cached_property
+    def _backwards(self) -> croniter:
+        return self._parsed(backwards=True)
+
+    def _parsed(self, *, backwards: bool) -> croniter:
+        try:
+            return croniter(
+                self.text.resolved, datetime(2000, 1, 1), is_prev=backwards, day_or=self.text.day_or
+            )
+        except CroniterBadCronError as exc:  # pragma: no cover - validated in parse()
+            raise JobDefinitionError(str(exc)) from None
+
     def describe(self) -> str:
         return self.text.describe()
+
+_SECOND = timedelta(seconds=1)
+
+
+def _joined(
+    ticks: Iterator[float],
+    reached: Callable[[float], bool],
+    more: Callable[[], Iterator[float]],
+    *,
+    descending: bool,
+) -> Iterator[float]:
+    """``ticks`` until one has ``reached`` a clock step, then merged with ``more()``
+    (ticks from wall times the step repeats); each tick once."""
+    for tick in ticks:
+        if reached(tick):
+            last = None
+            for merged in heapq.merge([tick], ticks, more(), reverse=descending):
+                if merged != last:
+                    last = merged
+                    yield merged
+            return
+        yield tick
+    yield from more()
+
 
 @overload
 def next_ticks(
