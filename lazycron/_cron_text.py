@@ -139,24 +139,26 @@ def _check_field_count(written: str, fields: list[str], seconds: bool) -> None:
 
 
 def _resolve_field(position: int, field: _Field, text: str, job_name: str | None) -> str:
-    items = []
-    for item in text.split(","):
-        if _RANDOM.match(item):
-            raise JobDefinitionError(
-                f"field {position} ({field.name}) {text!r} uses R (random), which would be "
-                "drawn again at every evaluation and run at random times; use a fixed "
-                "value, or H for a value hashed from the job name"
-            )
-        hashed = _HASH.match(item)
-        if hashed:
-            item = _hash_item(position, field, text, hashed, job_name)
-        else:
-            equal = _EQUAL_RANGE.match(item)
-            # croniter reads "2-2" as "*": give it the single value cron means
-            if equal and _same_value(equal.group(1), equal.group(2)):
-                item = equal.group(1)
-        items.append(item)
-    return ",".join(items)
+    return ",".join(
+        _resolve_item(position, field, text, item, job_name) for item in text.split(",")
+    )
+
+
+def _resolve_item(position: int, field: _Field, text: str, item: str, job_name: str | None) -> str:
+    if _RANDOM.match(item):
+        raise JobDefinitionError(
+            f"field {position} ({field.name}) {text!r} uses R (random), which would be "
+            "drawn again at every evaluation and run at random times; use a fixed value, "
+            "or H for a value hashed from the job name"
+        )
+    hashed = _HASH.match(item)
+    if hashed:
+        return _hash_item(position, field, text, hashed, job_name)
+    equal = _EQUAL_RANGE.match(item)
+    # croniter reads "2-2" as "*": give it the single value cron means
+    if equal and _same_value(equal.group(1), equal.group(2)):
+        return equal.group(1)
+    return item
 
 
 def _same_value(first: str, second: str) -> bool:

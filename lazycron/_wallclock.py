@@ -9,8 +9,8 @@ module only finds the instants.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, tzinfo
 from collections.abc import Iterator
+from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import NamedTuple
 

@@ -122,7 +122,8 @@ def execute(scheduler: Scheduler, command: str, args: argparse.Namespace, out: A
 
 
 def show_list(scheduler: Scheduler, as_json: bool, out: Any, next_count: int = 0) -> int:
-    rows = [
+    jobs = list(scheduler.registry)
+    rows: list[dict[str, Any]] = [
         {
             "name": job.name,
             "schedule": job.schedule.describe(),
@@ -132,26 +133,24 @@ def show_list(scheduler: Scheduler, as_json: bool, out: Any, next_count: int = 0
             "rerun_interrupted": job.rerun_interrupted,
             "function": job.origin,
         }
-        for job in scheduler.registry
+        for job in jobs
     ]
     if next_count:
-        for row in rows:
-            ticks = upcoming_ticks(scheduler, scheduler.registry.get(row["name"]), next_count)
+        for row, job in zip(rows, jobs, strict=True):
+            ticks = upcoming_ticks(scheduler, job, next_count)
             row["next"] = None if ticks is None else [iso(tick) for tick in ticks]
     if as_json:
         json.dump(rows, out, indent=2)
         out.write("\n")
-    else:
-        header = ["JOB", "SCHEDULE", "ZONE", "FUNCTION"]
-        lines = [[r["name"], r["schedule"], r["timezone"], r["function"]] for r in rows]
-        if next_count:
-            header.append(f"NEXT {next_count}")
-            for line, row in zip(lines, rows, strict=True):
-                ticks = row["next"]
-                line.append(
-                    "(known once seen)" if ticks is None else ", ".join(map(short, ticks))
-                )
-        table(out, header, lines)
+        return 0
+    header = ["JOB", "SCHEDULE", "ZONE", "FUNCTION"]
+    lines = [[r["name"], r["schedule"], r["timezone"], r["function"]] for r in rows]
+    if next_count:
+        header.append(f"NEXT {next_count} (UTC)")
+        for line, row in zip(lines, rows, strict=True):
+            known = row["next"]
+            line.append("(known once seen)" if known is None else ", ".join(map(short, known)))
+    table(out, header, lines)
     return 0
 
 

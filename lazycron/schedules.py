@@ -22,8 +22,8 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import cached_property
 from typing import Protocol, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -48,6 +48,7 @@ __all__ = [
 # reported as "at least N": a clock that jumped forward by months must not make a check
 # walk millions of ticks.
 MAX_COUNTED_SKIPS = 1000
+
 
 class Schedule(Protocol):
     """What the scheduler needs from a schedule. Everything is in UTC timestamps.
@@ -289,6 +290,7 @@ class CronSchedule:
 
     def describe(self) -> str:
         return self.text.describe()
+
 
 _SECOND = timedelta(seconds=1)
 

@@ -431,3 +431,71 @@ def ticks_of(schedule: CronSchedule, count: int) -> list[int]:
         reference = schedule.next_after(reference, UTCZ)
         minutes.append(datetime.fromtimestamp(reference, UTC).minute)
     return minutes
+
+
+def local_day(expression: str, zone: str, day: str) -> list[str]:
+    """The ticks on one local calendar day, as local times with their offset."""
+    tz = ZoneInfo(zone)
+    start = datetime.fromisoformat(day).replace(tzinfo=tz)
+    end = start + timedelta(days=1)  # aware arithmetic is wall-clock: the next midnight
+    ticks = lazycron.next_ticks(
+        expression, timezone=zone, after=start - timedelta(seconds=1), count=100
+    )
+    return [t.astimezone(tz).strftime("%H:%M%z") for t in ticks if t < end]
+
+
+class TestReadmeDaylightSavingTable:
+    """Every row of the README's DST table, as written there."""
+
+    SPRING, FALL = "2026-03-29", "2026-10-25"
+
+    @pytest.mark.parametrize(
+        ("expression", "day", "expected"),
+        [
+            ("30 2 * * *", SPRING, ["03:00+0200"]),
+            ("30 2 * * *", FALL, ["02:30+0200"]),
+            ("0,30 2 * * *", SPRING, ["03:00+0200"]),
+            ("0,30 2 * * *", FALL, ["02:00+0200", "02:30+0200"]),
+            ("30 4 * * *", SPRING, ["04:30+0200"]),
+            ("30 4 * * *", FALL, ["04:30+0100"]),
+            ("*/20 2 * * *", SPRING, []),
+            (
+                "*/20 2 * * *",
+                FALL,
+                [
+                    "02:00+0200",
+                    "02:20+0200",
+                    "02:40+0200",
+                    "02:00+0100",
+                    "02:20+0100",
+                    "02:40+0100",
+                ],
+            ),
+        ],
+    )
+    def test_berlin_rows(self, expression: str, day: str, expected: list[str]) -> None:
+        assert local_day(expression, "Europe/Berlin", day) == expected
+
+    def test_hourly_wildcard_row(self) -> None:
+        spring = local_day("0 * * * *", "Europe/Berlin", self.SPRING)
+        assert spring[:3] == ["00:00+0100", "01:00+0100", "03:00+0200"] and len(spring) == 23
+        fall = local_day("0 * * * *", "Europe/Berlin", self.FALL)
+        assert fall[2:4] == ["02:00+0200", "02:00+0100"] and len(fall) == 25
+
+    def test_quarter_hour_wildcard_row(self) -> None:
+        assert len(local_day("*/15 * * * *", "Europe/Berlin", self.SPRING)) == 23 * 4
+        fall = local_day("*/15 * * * *", "Europe/Berlin", self.FALL)
+        assert len(fall) == 25 * 4
+        assert fall.count("02:15+0200") == 1 and fall.count("02:15+0100") == 1
+
+    def test_santiago_rows(self) -> None:
+        assert local_day("0 0 * * *", "America/Santiago", "2026-09-06") == ["01:00-0300"]
+        assert local_day("* */2 * * *", "America/Santiago", "2026-09-06")[0] == "02:00-0300"
+
+    def test_lord_howe_row(self) -> None:
+        assert local_day("*/20 1 * * *", "Australia/Lord_Howe", "2026-04-05") == [
+            "01:00+1100",
+            "01:20+1100",
+            "01:40+1100",
+            "01:40+1030",
+        ]
