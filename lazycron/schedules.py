@@ -208,15 +208,21 @@ class CronSchedule:
         ``(start, until]``, in order."""
         pending: list[float] = []  # a heap: one wall time can name two instants
         last = -math.inf
-        for wall in self._walls(start, backwards=False):
+        walls = self._walls(start, backwards=False)
+        for wall in walls:
             if until is not None and wall > until:
                 break
             where = locate(wall, zone)
+            if where.in_gap:  # the gap's later times name the same jump, or nothing
+                walls.restart(naive_wall(where.first, zone) - _SECOND)
             for tick in self._instants(where):
                 if tick > reference:
                     heapq.heappush(pending, tick)
-            # No later wall time names an instant before this one's first: release.
-            while pending and pending[0] <= where.first:
+            # No later wall time names an instant before this one's first: release. When
+            # its first is long past (``reference`` is in a repeated hour's second copy),
+            # later wall times' first copies are past too, and the second is the bound.
+            bound = where.second if where.first < math.floor(reference) else where.first
+            while pending and pending[0] <= bound:
                 tick = heapq.heappop(pending)
                 if tick > last:
                     last = tick
@@ -234,15 +240,21 @@ class CronSchedule:
         ``[until, start)``, latest first."""
         pending: list[float] = []  # a heap of negated ticks
         last = math.inf
-        for wall in self._walls(start, backwards=True):
+        walls = self._walls(start, backwards=True)
+        for wall in walls:
             if until is not None and wall < until:
                 break
             where = locate(wall, zone)
+            if where.in_gap:  # the gap's earlier times name the same jump, or nothing
+                walls.restart(naive_wall(where.first - 1, zone) + _SECOND)
             for tick in self._instants(where):
                 if tick <= now:
                     heapq.heappush(pending, -tick)
-            # No earlier wall time names an instant after this one's last: release.
-            while pending and -pending[0] >= where.second:
+            # No earlier wall time names an instant after this one's last: release. When
+            # its last is still to come (``now`` is in a repeated hour's first copy),
+            # earlier wall times' second copies are to come too, and the first is the bound.
+            bound = where.first if where.second > now else where.second
+            while pending and -pending[0] >= bound:
                 tick = -heapq.heappop(pending)
                 if tick < last:
                     last = tick
@@ -260,17 +272,12 @@ class CronSchedule:
             return (where.first,)  # cronie: a fixed-time job runs in the first copy only
         return (where.first, where.second)
 
-    def _walls(self, start: datetime, *, backwards: bool) -> Iterator[datetime]:
+    def _walls(self, start: datetime, *, backwards: bool) -> _Walls:
         """Matching wall-clock times strictly after (or before) ``start``, no zone."""
         # A copy of a parsed iterator: parsing the expression costs more than a step.
         it = copy.copy(self._backwards if backwards else self._forwards)
         it.set_current(start, force=True)
-        step = it.get_prev if backwards else it.get_next
-        while True:
-            try:
-                yield step(datetime)
-            except CroniterBadDateError:  # no match within croniter's horizon of years
-                return
+        return _Walls(it, backwards=backwards)
 
     @cached_property
     def _forwards(self) -> croniter:
@@ -293,6 +300,28 @@ class CronSchedule:
 
 
 _SECOND = timedelta(seconds=1)
+
+
+class _Walls:
+    """croniter's matching wall times, one way, from a point that can be moved on."""
+
+    def __init__(self, it: croniter, *, backwards: bool) -> None:
+        self._it = it
+        self._step = it.get_prev if backwards else it.get_next
+
+    def __iter__(self) -> _Walls:
+        return self
+
+    def __next__(self) -> datetime:
+        try:
+            wall: datetime = self._step(datetime)
+        except CroniterBadDateError:  # no match within croniter's horizon of years
+            raise StopIteration from None
+        return wall
+
+    def restart(self, start: datetime) -> None:
+        """Go on strictly after (or before) ``start``."""
+        self._it.set_current(start, force=True)
 
 
 def _joined(

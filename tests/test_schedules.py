@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 
 import lazycron
 from lazycron import Registry
+from lazycron._wallclock import WallTime, locate
 from lazycron.errors import JobDefinitionError
 from lazycron.schedules import (
     MAX_COUNTED_SKIPS,
@@ -499,3 +501,32 @@ class TestReadmeDaylightSavingTable:
             "01:40+1100",
             "01:40+1030",
         ]
+
+
+class TestCost:
+    """Checks compute ticks, they never walk the calendar: counted in wall times read."""
+
+    @pytest.mark.parametrize(
+        "moment",
+        [
+            ts(2026, 10, 25, 0, 30),  # 02:30 CEST, the first copy of Berlin's repeated hour
+            ts(2026, 10, 25, 0, 59, 59),  # the last second before the clock steps back
+            ts(2026, 10, 25, 1, 30),  # 02:30 CET, the second copy
+            ts(2026, 3, 29, 0, 59, 59),  # the last second before the spring gap
+        ],
+    )
+    def test_an_every_second_job_near_a_transition_reads_a_few_wall_times(
+        self, moment: float, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        every_second = CronSchedule.parse("* * * * * *", seconds=True)
+        read = 0
+
+        def counting(wall: datetime, zone: ZoneInfo) -> WallTime:
+            nonlocal read
+            read += 1
+            return locate(wall, zone)
+
+        monkeypatch.setattr(lazycron.schedules, "locate", counting)
+        assert every_second.next_after(moment, BERLIN) == math.floor(moment) + 1
+        assert every_second.latest_due(moment + 2.5, moment, BERLIN) == (math.floor(moment) + 2, 1)
+        assert read < 20
