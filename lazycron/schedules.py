@@ -116,8 +116,8 @@ class CronSchedule:
     mapped to real instants the way cronie does around daylight saving time:
 
     * a time in the spring-forward gap: a *fixed-time* job (neither its minute nor its
-      hour field starts with ``*``) runs once at the jump, the first instant after the
-      gap; a *wildcard* job skips it;
+      hour field, nor a seconds field, starts with ``*``) runs once at the jump, the
+      first instant after the gap; a *wildcard* job skips it;
     * a time in the repeated fall-back hour: a fixed-time job runs in the first copy
       only; a wildcard job runs in both, because both are real, distinct instants.
     """
@@ -135,7 +135,8 @@ class CronSchedule:
             schedule.next_after(datetime(2000, 1, 1).timestamp(), ZoneInfo("UTC"))
         except (CroniterBadDateError, CroniterError, ValueError, OverflowError) as exc:
             raise JobDefinitionError(
-                f"cron expression {schedule.text.written!r} never matches a real date ({exc})"
+                f"cron expression {schedule.text.written!r} never matches a real date ({exc}); "
+                "check the day and month fields"
             ) from None
         return schedule
 
@@ -150,7 +151,7 @@ class CronSchedule:
     def next_after(self, reference: float, zone: tzinfo, anchor: float = 0.0) -> float:
         for tick in self.ticks_after(reference, zone):
             return tick
-        raise CroniterBadDateError(f"{self.expression!r} has no tick after {reference}")
+        raise CroniterBadDateError("no date in the next 50 years matches it")
 
     def latest_due(
         self, now: float, reference: float, zone: tzinfo, anchor: float = 0.0
