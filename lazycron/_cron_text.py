@@ -173,7 +173,7 @@ def _hash_item(
     if not job_name:
         raise JobDefinitionError(
             f"field {position} ({field.name}) {text!r} uses H, which is hashed from the "
-            "job's name; pass the name"
+            "job's name; pass the job's name=..."
         )
     low, high = field.hash_low, field.hash_high
     if hashed.group(1) is not None:

@@ -530,3 +530,60 @@ class TestCost:
         assert every_second.next_after(moment, BERLIN) == math.floor(moment) + 1
         assert every_second.latest_due(moment + 2.5, moment, BERLIN) == (math.floor(moment) + 2, 1)
         assert read < 20
+
+
+class TestNextTicks:
+    AFTER = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def test_cron_ticks_are_aware_utc(self) -> None:
+        ticks = lazycron.next_ticks(
+            "0 9 * * *", timezone="Europe/Berlin", after=self.AFTER, count=2
+        )
+        assert ticks == [datetime(2026, 1, 1, 8, tzinfo=UTC), datetime(2026, 1, 2, 8, tzinfo=UTC)]
+        assert all(t.tzinfo is UTC for t in ticks)
+
+    def test_an_interval_grid_starts_at_its_anchor(self) -> None:
+        anchor = datetime(2026, 1, 1, 12, 0, 7, tzinfo=UTC)
+        # asked from before the anchor: the anchor is first sight, not a tick
+        ticks = lazycron.next_ticks(every="30s", anchor=anchor, after=self.AFTER, count=2)
+        assert ticks == [anchor + timedelta(seconds=30), anchor + timedelta(seconds=60)]
+
+    def test_h_and_seconds_take_the_options_of_job(self) -> None:
+        registry = Registry()
+        lazycron.job("H * * * * */30", seconds=True, name="n", registry=registry)(lambda: None)
+        ticks = lazycron.next_ticks(
+            "H * * * * */30", seconds=True, name="n", after=self.AFTER, count=3
+        )
+        reference, expected = self.AFTER.timestamp(), []
+        for _ in range(3):
+            reference = registry.get("n").schedule.next_after(reference, UTCZ, 0.0)
+            expected.append(datetime.fromtimestamp(reference, UTC))
+        assert ticks == expected
+
+    @pytest.mark.parametrize(
+        ("args", "kwargs", "error", "problem"),
+        [
+            (
+                ("* * * * *",),
+                {"after": datetime(2026, 1, 1), "count": 1},
+                ValueError,
+                "no time zone",
+            ),
+            (("* * * * *",), {"after": "2026-01-01", "count": 1}, TypeError, "takes a datetime"),
+            (("* * * * *",), {"after": AFTER, "count": -1}, ValueError, "0 or more"),
+            ((), {"every": "5m", "after": AFTER, "count": 1}, JobDefinitionError, "needs anchor="),
+            (
+                ("* * * * *",),
+                {"anchor": AFTER, "after": AFTER, "count": 1},
+                JobDefinitionError,
+                "only applies to every=",
+            ),
+            ((), {"after": AFTER, "count": 1}, JobDefinitionError, "exactly one schedule"),
+            (("H * * * *",), {"after": AFTER, "count": 1}, JobDefinitionError, "name="),
+        ],
+    )
+    def test_bad_arguments_are_named(
+        self, args: tuple[object, ...], kwargs: dict[str, object], error: type, problem: str
+    ) -> None:
+        with pytest.raises(error, match=problem):
+            lazycron.next_ticks(*args, **kwargs)  # type: ignore[call-overload]
