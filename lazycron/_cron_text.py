@@ -119,12 +119,13 @@ def _check_field_count(written: str, fields: list[str], seconds: bool) -> None:
     if count == 6 and not seconds:
         seconds_last = " ".join([*fields[1:], fields[0]])
         five = " ".join(fields[1:])
+        every_second = " (every second of the minutes it matches)" if fields[5] == "*" else ""
         raise JobDefinitionError(
             f"cron expression {written!r} has 6 fields, and seconds are opt-in. Quartz and "
-            "Spring put seconds FIRST; lazycron (like croniter) puts them LAST, so read "
-            "here this would run every second of the minutes it matches. If you meant "
-            f"Quartz's meaning, use five fields: {five!r}; for seconds, write them last and "
-            f"pass seconds=True: @lazycron.job({seconds_last!r}, seconds=True)"
+            "Spring put seconds FIRST; lazycron (like croniter) puts them LAST, so here it "
+            f"would mean something else{every_second}. If you meant Quartz's meaning, use "
+            f"five fields: {five!r}; for seconds, write them last and pass seconds=True: "
+            f"@lazycron.job({seconds_last!r}, seconds=True)"
         )
     if count == 5 and seconds:
         raise JobDefinitionError(
