@@ -10,6 +10,7 @@ from .errors import ConfigurationError, JobDefinitionError, LazyCronError
 from .jobs import Job, Registry, default_registry, job
 from .runner import current_run
 from .scheduler import JobStatus, Scheduler
+from .schedules import next_ticks
 
 __all__ = [
     "ConfigurationError",
@@ -23,6 +24,7 @@ __all__ = [
     "current_run",
     "default_registry",
     "job",
+    "next_ticks",
 ]
 
 __version__ = "0.1.0"

@@ -31,8 +31,10 @@ from typing import Any
 from ._app_scheduler import AppNotFoundError, find_scheduler, import_app
 from .backend import FileBackend, default_state_dir
 from .errors import LazyCronError
+from .jobs import Job
 from .runner import Verdict
 from .scheduler import JobStatus, Scheduler
+from .schedules import CronSchedule, ticks_from
 from .state import Run
 
 __all__ = ["build_parser", "main"]
@@ -85,8 +87,17 @@ def _version() -> str:
 def add_commands(parser: argparse.ArgumentParser) -> None:
     """The sub-commands; the Django management command reuses them."""
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    listing = commands.add_parser("list", help="the declared jobs and their schedules")
+    listing.add_argument(
+        "--next",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="also show each job's next N ticks, in UTC (an interval job's grid is known "
+        "once it has been seen)",
+    )
     subcommands = [
-        commands.add_parser("list", help="the declared jobs and their schedules"),
+        listing,
         commands.add_parser(
             "status", help="next tick (and whether it is overdue), last tick, last run, outcome"
         ),
@@ -231,7 +242,7 @@ def execute(
     err = err or sys.stderr
     try:
         if command == "list":
-            return show_list(scheduler, args.json, out)
+            return show_list(scheduler, args.json, out, getattr(args, "next", 0))
         if command == "status":
             warn_if_unusable(scheduler, err)
             return show_status(scheduler, args.json, out)
@@ -265,8 +276,9 @@ def warn_if_unusable(scheduler: Scheduler, err: Any) -> None:
         print(f"lazycron: warning: the server will not use this state: {exc}", file=err)
 
 
-def show_list(scheduler: Scheduler, as_json: bool, out: Any) -> int:
-    rows = [
+def show_list(scheduler: Scheduler, as_json: bool, out: Any, next_count: int = 0) -> int:
+    jobs = list(scheduler.registry)
+    rows: list[dict[str, Any]] = [
         {
             "name": job.name,
             "schedule": job.schedule.describe(),
@@ -276,18 +288,43 @@ def show_list(scheduler: Scheduler, as_json: bool, out: Any) -> int:
             "rerun_interrupted": job.rerun_interrupted,
             "function": job.origin,
         }
-        for job in scheduler.registry
+        for job in jobs
     ]
+    if next_count:
+        for row, job in zip(rows, jobs, strict=True):
+            ticks = upcoming_ticks(scheduler, job, next_count)
+            row["next"] = None if ticks is None else [iso(tick) for tick in ticks]
     if as_json:
         json.dump(rows, out, indent=2)
         out.write("\n")
-    else:
-        table(
-            out,
-            ["JOB", "SCHEDULE", "ZONE", "FUNCTION"],
-            [[r["name"], r["schedule"], r["timezone"], r["function"]] for r in rows],
-        )
+        return 0
+    header = ["JOB", "SCHEDULE", "ZONE", "FUNCTION"]
+    lines = [[r["name"], r["schedule"], r["timezone"], r["function"]] for r in rows]
+    if next_count:
+        header.append(f"NEXT {next_count} (UTC)")
+        for line, row in zip(lines, rows, strict=True):
+            known = row["next"]
+            line.append("(known once seen)" if known is None else ", ".join(map(short, known)))
+    table(out, header, lines)
     return 0
+
+
+def upcoming_ticks(scheduler: Scheduler, job: Job, count: int) -> list[float] | None:
+    """The job's next ticks after now, or ``None`` for an interval job not seen yet (its
+    grid starts where it is first seen)."""
+    now = scheduler.clock.time()
+    if isinstance(job.schedule, CronSchedule):
+        return ticks_from(job.schedule, scheduler.runner.zone(job), now, 0.0, count)
+    state = scheduler.runner.read(job)
+    if state is None:
+        return None
+    return ticks_from(job.schedule, UTC, max(now, state.first_seen), state.first_seen, count)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number, 0 or more")
+    return int(text)
 
 
 def status_row(status: JobStatus, now: float) -> dict[str, Any]:

@@ -158,6 +158,7 @@ def job(
     /,
     *,
     every: float | timedelta | str | None = None,
+    seconds: bool = False,
     name: str | None = None,
     timezone: str | ZoneInfo | None = None,
     max_lateness: float | timedelta | str | None = None,
@@ -171,8 +172,13 @@ def job(
     ... def purge(): ...
     >>> @job(every="30s")              # every 30 seconds after the job was first seen
     ... def ping(): ...
+    >>> @job("* * * * * */10", seconds=True)  # a sixth field, seconds, comes last
+    ... def poll(): ...
 
-    Exactly one of ``cron`` and ``every`` is required. See :class:`Job` for the options.
+    Exactly one of ``cron`` and ``every`` is required. ``seconds=True`` allows a 6-field
+    expression whose sixth field is seconds (Quartz and Spring put seconds first; copied
+    as is, such an expression would run every second). ``H`` in a field is a value hashed
+    from the job's name. See :class:`Job` for the other options.
     """
     if callable(cron):
         raise JobDefinitionError(
@@ -192,9 +198,15 @@ def job(
             raise fail("name= must be a non-empty string")
         if (cron is None) == (every is None):
             raise fail("give exactly one schedule: a cron expression or every=")
+        if not isinstance(seconds, bool):
+            raise fail("seconds= must be True or False")
         try:
+            if seconds and every is not None:
+                raise JobDefinitionError("seconds=True only applies to cron expressions")
             schedule: Schedule = (
-                CronSchedule.parse(cron) if cron is not None else parse_interval(every)
+                CronSchedule.parse(cron, job_name=label, seconds=seconds)
+                if cron is not None
+                else parse_interval(every)
             )
             zone = resolve_timezone(timezone) if timezone is not None else None
             if zone is not None and every is not None:

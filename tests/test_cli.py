@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,22 @@ def test_list(cli) -> None:  # type: ignore[no-untyped-def]
     assert "nightly" in text and "0 3 * * *" in text and "Europe/Berlin" in text
     rows = json.loads(cli("--json", "list"))
     assert {r["name"] for r in rows} == {"greet", "nightly"}
+
+
+def test_list_next_shows_the_ticks_the_scheduler_will_use(cli) -> None:  # type: ignore[no-untyped-def]
+    rows = {r["name"]: r for r in json.loads(cli("--json", "list", "--next", "3"))}
+    nightly = rows["nightly"]["next"]
+    assert len(nightly) == 3
+    after = datetime.fromisoformat(nightly[0]) - timedelta(seconds=1)
+    expected = lazycron.next_ticks("0 3 * * *", timezone="Europe/Berlin", after=after, count=3)
+    assert nightly == [tick.isoformat() for tick in expected]
+    assert rows["greet"]["next"] is None  # an interval's grid starts when it is first seen
+    text = cli("list", "--next", "2")
+    assert "NEXT 2 (UTC)" in text and "(known once seen)" in text
+    cli("run", "greet")  # now seen: its grid is known
+    greet = json.loads(cli("--json", "list", "--next", "2"))[0]
+    assert greet["name"] == "greet" and len(greet["next"]) == 2
+    assert "is not a whole number" in cli("list", "--next", "x", expect=2)
 
 
 def test_status_before_and_after_runs(cli) -> None:  # type: ignore[no-untyped-def]

@@ -76,7 +76,10 @@ def test_ticks_run_equal_coalesced_ticks_expected(schedule: str | float, gaps: l
     registry = Registry()
     ran: list[float] = []
     if isinstance(schedule, str):
-        lazycron.job(schedule, name="job", registry=registry)(lambda: ran.append(clock.time()))
+        six_fields = len(schedule.split()) == 6
+        lazycron.job(schedule, seconds=six_fields, name="job", registry=registry)(
+            lambda: ran.append(clock.time())
+        )
     else:
         lazycron.job(every=schedule, name="job", registry=registry)(
             lambda: ran.append(clock.time())

@@ -32,7 +32,7 @@ def heartbeat() -> None:
     log_run("heartbeat")
 
 
-@lazycron.job("* * * * * */5", name="every-5s-cron")  # 6th field = seconds
+@lazycron.job("* * * * * */5", seconds=True, name="every-5s-cron")  # 6th field = seconds
 def every_five_seconds() -> None:
     log_run("every-5s-cron")
 

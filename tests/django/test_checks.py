@@ -33,6 +33,7 @@ def test_e001_bad_cron_expression_in_cron_py() -> None:
     assert result.returncode == 1, result.stderr
     assert "tests.django.badapps.badexpr.cron: (lazycron.E001) job 'badexpr.job'" in result.stderr
     assert "61 * * * *" in result.stderr
+    assert "field 1 (minute) '61' is out of range 0-59" in result.stderr
 
 
 def test_e001_schedule_that_cannot_be_computed() -> None:

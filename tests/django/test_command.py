@@ -41,6 +41,14 @@ def test_list_shows_autodiscovered_jobs_in_settings_time_zone() -> None:
     assert "UTC" in next(line for line in lines if line.startswith("testapp.utc"))
 
 
+def test_list_next_reads_cron_in_settings_time_zone() -> None:
+    rows = {r["name"]: r for r in json.loads(run("--json", "list", "--next", "2"))}
+    nightly = rows["testapp.nightly"]["next"]
+    assert len(nightly) == 2 and all(
+        t.endswith(("T01:00:00+00:00", "T02:00:00+00:00")) for t in nightly
+    )
+
+
 def test_status_uses_the_state_dir_from_settings(state: Path) -> None:
     out = run("status")
     assert out.splitlines()[0] == f"state: {state}"

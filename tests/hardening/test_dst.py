@@ -101,3 +101,56 @@ def test_transition_night_minute_by_minute(
 
 def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%m-%d %H:%MZ")
+
+
+# Wildcard jobs whose hour is restricted (cronie's rule): they skip the gap, and run in
+# both copies of a repeated hour. lazycron 0.1 ran the first two at the jump, and the
+# third skipped the second copy of 02:xx and waited a year.
+WILDCARD_RESTRICTED = [
+    # Berlin spring forward: 02:xx does not exist, so nothing runs that night
+    ("Europe/Berlin", "*/20 2 * * *", "2026-03-28T22:00", "2026-03-29T03:00", []),
+    # Santiago spring forward at midnight: 00:xx is skipped, hour 1 does not match
+    (
+        "America/Santiago",
+        "* */2 * * *",
+        "2026-09-06T03:57",
+        "2026-09-06T05:02",
+        ["2026-09-06T05:00", "2026-09-06T05:01", "2026-09-06T05:02"],
+    ),
+    # Berlin fall back on a Sunday in October: both copies of 02:00-02:59, 120 runs
+    (
+        "Europe/Berlin",
+        "* 2 * 10 0",
+        "2024-10-26T23:30",
+        "2024-10-27T02:30",
+        every(1, "2024-10-26T23:59", "2024-10-27T01:59"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("zone", "expression", "start", "end", "expected"),
+    WILDCARD_RESTRICTED,
+    ids=[
+        f"{zone.split('/')[1]}-{expr.replace(' ', '_')}" for zone, expr, *_ in WILDCARD_RESTRICTED
+    ],
+)
+def test_wildcard_job_with_a_restricted_hour_minute_by_minute(
+    make_scheduler, registry, zone: str, expression: str, start: str, end: str, expected: list
+) -> None:
+    clock = FakeClock(datetime.fromisoformat(start).replace(tzinfo=UTC))
+    ran: list[float] = []
+
+    @lazycron.job(expression, name="job", timezone=zone, registry=registry)
+    def record() -> None:
+        run = lazycron.current_run()
+        assert run is not None
+        ran.append(run.tick)
+
+    scheduler = make_scheduler(clock=clock)
+    run_check(scheduler)  # first sight
+    for _ in range(int((utc(end) - utc(start)) // 60)):
+        clock.advance(60)
+        run_check(scheduler)
+    want = [t if isinstance(t, float) else utc(t) for t in expected]
+    assert [_iso(t) for t in ran] == [_iso(t) for t in want]

@@ -5,8 +5,8 @@ from demo.runlog import logged
 import lazycron
 
 
-# croniter's sixth field is SECONDS, and it comes last: every 2 seconds on the grid.
-@lazycron.job("* * * * * */2", name="pulse.every_2s")
+# A sixth field is SECONDS, last, and opt-in (seconds=True): every 2 seconds on the grid.
+@lazycron.job("* * * * * */2", seconds=True, name="pulse.every_2s")
 @logged("pulse.every_2s")
 def every_2s() -> None:
     pass
