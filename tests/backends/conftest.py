@@ -9,6 +9,8 @@ The file backend joins the contract suite by adding ``"file"`` to ``STORES`` and
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -130,6 +132,10 @@ def mariadb_store() -> Iterator[Store]:
 def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     path = tmp_path_factory.mktemp("lazycron-sqlite") / "db.sqlite3"
     conf = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)}
+    # WAL, as docs/backends.md recommends: readers (a request's open transaction) then
+    # never block lazycron's writes. The mode is stored in the file, for every connection.
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
     try:
         yield _database_store("sqlite", "lazycron_sqlite", conf)
     finally:

@@ -202,12 +202,13 @@ def delete_prefix(url: str, prefix: str) -> None:
 # -- child processes ------------------------------------------------------------------------
 
 
-def run_child(module: str, spec: dict[str, Any], *args: str, timeout: float = 120) -> Any:
+def run_child(module: str, spec: dict[str, Any], *args: str) -> Any:
     """Start ``python -m module spec args`` from the repository; returns the process."""
     return subprocess.Popen(
         [sys.executable, "-m", module, json.dumps(spec), *args],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
