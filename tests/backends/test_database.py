@@ -166,7 +166,7 @@ def test_prepare_names_the_missing_migration(request: pytest.FixtureRequest, tmp
         alias, {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "empty.db")}
     )
     try:
-        with pytest.raises(ConfigurationError, match="manage.py migrate lazycron"):
+        with pytest.raises(ConfigurationError, match=r"manage\.py migrate lazycron"):
             DatabaseBackend(alias).prepare()
         with pytest.raises(BackendError, match="migrate lazycron"):
             DatabaseBackend(alias).read("job")
@@ -179,7 +179,7 @@ def test_an_unknown_alias_is_refused_at_construction(request: pytest.FixtureRequ
     from lazycron import ConfigurationError
     from lazycron.django.database import DatabaseBackend
 
-    with pytest.raises(ConfigurationError, match="not in settings.DATABASES"):
+    with pytest.raises(ConfigurationError, match=r"not in settings\.DATABASES"):
         DatabaseBackend("no-such-alias")
 
 
