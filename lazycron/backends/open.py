@@ -5,12 +5,12 @@ from __future__ import annotations
 import importlib
 import os
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ConfigurationError
 from .base import Backend
 
-__all__ = ["REDIS_SCHEMES", "open_backend"]
+__all__ = ["REDIS_SCHEMES", "hide_password", "open_backend"]
 
 REDIS_SCHEMES = ("redis://", "rediss://")
 
@@ -69,3 +69,15 @@ def _file_backend(path: str, options: dict[str, Any]) -> Backend:
         ) from None
     backend: Backend = module.FileBackend(path)
     return backend
+
+
+def hide_password(url: str) -> str:
+    """The URL without its password (nor a query string, where ``password=`` may be)."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    if parts.username or parts.password:
+        user = parts.username or ""
+        netloc = f"{user}{':***' if parts.password else ''}@{netloc}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

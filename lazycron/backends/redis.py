@@ -22,7 +22,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import redis
 from redis.backoff import NoBackoff
@@ -32,6 +32,7 @@ from .._log import logger
 from ..errors import ConfigurationError
 from ..state import JobState, StateFormatError, decode, encode
 from .base import BackendError, Snapshot, StateUnreadableError
+from .open import hide_password
 
 __all__ = ["DEFAULT_TIMEOUT", "RedisBackend", "RedisLease"]
 
@@ -167,10 +168,10 @@ class RedisBackend:
             scheme = urlsplit(url_or_client).scheme
             if scheme not in {"redis", "rediss"}:
                 raise ConfigurationError(
-                    f"{_hide_password(url_or_client)!r} is not a Redis URL: it must start "
+                    f"{hide_password(url_or_client)!r} is not a Redis URL: it must start "
                     "with redis:// or rediss://"
                 )
-            self._location = _hide_password(url_or_client)
+            self._location = hide_password(url_or_client)
             self.client: Any = redis.Redis.from_url(
                 url_or_client,
                 socket_timeout=timeout,
@@ -358,18 +359,6 @@ class RedisLease:
             self._backend.call(self._backend._release, self._job, self._token)
         except Exception:  # never raises: the lease expires by itself anyway
             logger.debug("lazycron: could not release the lease of %r", self._job, exc_info=True)
-
-
-def _hide_password(url: str) -> str:
-    """The URL without its password (nor a query string, where ``password=`` may be)."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    if parts.username or parts.password:
-        user = parts.username or ""
-        netloc = f"{user}{':***' if parts.password else ''}@{netloc}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _client_location(client: Any) -> str:
