@@ -35,6 +35,7 @@ class Store:
     name: str
     spec: dict[str, Any]  # for child processes (see stores.open_spec)
     corrupt: Callable[[str, bytes], None]  # overwrite a job's stored state bytes
+    lose: Callable[[str], None]  # delete a job's record and lease, as a lost store would
     unreachable: Callable[[], Backend]  # a backend of this kind whose store is down
     lease_can_expire: bool = True  # False for the file backend: its lease is an OS lock
 
@@ -68,10 +69,14 @@ def redis_store() -> Iterator[Store]:
         backend: Any = open_spec(spec)
         backend.client.hset(backend.keys(job)[0], "state", data)
 
+    def lose(job: str) -> None:
+        backend: Any = open_spec(spec)
+        backend.client.delete(*backend.keys(job))
+
     def unreachable() -> Backend:
         return open_spec(spec, url=f"redis://127.0.0.1:{services.closed_port()}/0", timeout=1)
 
-    yield Store("redis", spec, corrupt, unreachable)
+    yield Store("redis", spec, corrupt, lose, unreachable)
     services.delete_prefix(services.REDIS_URL, prefix)
 
 
@@ -90,6 +95,12 @@ def _database_store(name: str, alias: str, conf: dict[str, Any]) -> Store:
 
         JobRecord.objects.using(alias).filter(key=record_key(job)).update(state=data)
 
+    def lose(job: str) -> None:
+        from lazycron.django.database import record_key
+        from lazycron.django.models import JobRecord
+
+        JobRecord.objects.using(alias).filter(key=record_key(job)).delete()
+
     def unreachable() -> Backend:
         broken = f"{alias}_down"
         if name == "sqlite":
@@ -99,7 +110,7 @@ def _database_store(name: str, alias: str, conf: dict[str, Any]) -> Store:
         services.add_alias(broken, down)
         return open_spec(spec, alias=broken, conf=down)
 
-    return Store(name, spec, corrupt, unreachable)
+    return Store(name, spec, corrupt, lose, unreachable)
 
 
 @pytest.fixture(scope="session")

@@ -258,6 +258,33 @@ def test_a_claim_that_raises_means_no_run(store: Store, job: str) -> None:
     assert claim(host, job, 60.0) is not None
 
 
+def test_a_record_lost_mid_run_is_seen_afresh_and_the_holder_cannot_write(
+    store: Store, job: str
+) -> None:
+    """The store lost the record while tick 60 ran (Redis restarted empty, FLUSHALL, the
+    row deleted). The holder's renew and finish are rejected and do not re-create the
+    record; a snapshot from before the loss claims nothing, and the record made afresh
+    has a version no old snapshot carries."""
+    holder, other = store.backend(), store.backend()
+    before = first_sight(other, job)
+    lease = claim(holder, job, 60.0)
+    assert lease is not None
+    during = other.read(job)
+    assert during is not None
+    store.lose(job)
+
+    assert not lease.renew()
+    assert not lease.finish(done)
+    assert other.read(job) is None, "the stale finish re-created the record"
+    for snapshot in (before, during):
+        assert other.claim(job, claimed(snapshot, 60.0), expected=snapshot.version) is None
+        assert not other.write(job, new_state(), expected=snapshot.version)
+    fresh = first_sight(other, job)
+    assert fresh.version not in {before.version, during.version}
+    assert not lease.finish(done)
+    assert other.read(job) == fresh
+
+
 def test_an_unreadable_record_can_be_reset(store: Store, job: str) -> None:
     host = store.backend()
     first_sight(host, job)

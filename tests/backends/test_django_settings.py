@@ -124,3 +124,9 @@ def test_an_unreachable_store_is_lazycron_W102(django_site: Store) -> None:
         messages = lazycron_checks(databases=["default"])
     assert [m.id for m in messages] == ["lazycron.W102"]
     assert "cannot reach" in messages[0].msg
+
+
+def test_the_migrations_match_the_model(django_site: Store) -> None:
+    from django.core.management import call_command
+
+    call_command("makemigrations", "lazycron", "--check", "--dry-run", verbosity=0)
