@@ -26,8 +26,10 @@ operation tried once more, which the conditional statements make safe.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import threading
+import weakref
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
@@ -95,6 +97,22 @@ class _PerThread(threading.local):
     leases = 0  # leases this thread holds through this backend
 
 
+_backends: weakref.WeakSet[DatabaseBackend] = weakref.WeakSet()
+# Connections a forked child inherited. Never closed, nor garbage-collected: closing one
+# (libpq's PQfinish sends "terminate") would end the parent's session on the server.
+_inherited: list[object] = []
+
+
+def _forget_connections_after_fork() -> None:
+    for backend in list(_backends):
+        _inherited.append(backend._local)
+        backend._local = _PerThread()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_connections_after_fork)
+
+
 class DatabaseBackend:
     """Job records in the ``lazycron_jobrecord`` table of the Django database ``alias``
     (``manage.py migrate lazycron`` creates it). See the module docstring."""
@@ -112,6 +130,7 @@ class DatabaseBackend:
         self.alias = alias
         self.lease = validate_lease(lease)
         self._local = _PerThread()
+        _backends.add(self)
 
     # -- connections --------------------------------------------------------------------
 

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -193,3 +194,45 @@ def test_location_hides_the_password(postgresql_store: Store) -> None:
         services.remove_alias("lazycron_secret")
     assert "s3cret" not in location
     assert location.startswith("postgresql://127.0.0.1:5432/lazycron_t_")
+
+
+def backend_pid(backend: Any) -> int:
+    def query(connection: Any) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return int(cursor.fetchone()[0])
+
+    result: int = backend._run(query)
+    return result
+
+
+def test_a_forked_child_neither_uses_nor_ends_the_parents_connection(
+    postgresql_store: Store, job: str
+) -> None:
+    """A preloading server forks workers from a process that may have used the backend:
+    the child must open its own connection, and must not close the parent's (libpq's
+    close tells the server to end the session)."""
+    spec = {**postgresql_store.spec, "conf": {**postgresql_store.spec["conf"]}}
+    alias = f"{spec['alias']}_forked"
+    spec["conf"]["CONN_MAX_AGE"] = None
+    services.add_alias(alias, spec["conf"])
+    try:
+        backend = postgresql_store.backend(alias=alias)
+        first_sight(backend, job)
+        parent = backend_pid(backend)
+        reader, writer = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports through the pipe
+            try:
+                pid = backend_pid(backend) if backend.read(job) is not None else -1
+                os.write(writer, str(pid).encode())
+            finally:
+                os._exit(0)
+        os.close(writer)
+        with os.fdopen(reader) as pipe:
+            child_pid = int(pipe.read() or 0)
+        os.waitpid(child, 0)
+        assert child_pid not in {0, -1, parent}, "the child used the parent's connection"
+        assert backend_pid(backend) == parent, "the parent's connection was ended by the child"
+    finally:
+        services.remove_alias(alias)
