@@ -130,3 +130,14 @@ def test_the_migrations_match_the_model(django_site: Store) -> None:
     from django.core.management import call_command
 
     call_command("makemigrations", "lazycron", "--check", "--dry-run", verbosity=0)
+
+
+def test_an_unreachable_database_is_lazycron_W102(postgresql_store: Store) -> None:
+    down = {**postgresql_store.spec["conf"], "PORT": str(services.closed_port())}
+    services.add_alias("lazycron_down", down)
+    try:
+        with settings_with(BACKEND="database", DATABASE="lazycron_down"):
+            messages = lazycron_checks(databases=["lazycron_down"])
+    finally:
+        services.remove_alias("lazycron_down")
+    assert [m.id for m in messages] == ["lazycron.W102"]
