@@ -171,9 +171,10 @@ class RedisBackend:
                     f"{hide_password(url_or_client)!r} is not a Redis URL: it must start "
                     "with redis:// or rediss://"
                 )
-            self._location = hide_password(url_or_client)
+            url = scheme + url_or_client[len(scheme) :]  # redis-py wants it in lower case
+            self._location = hide_password(url)
             self.client: Any = redis.Redis.from_url(
-                url_or_client,
+                url,
                 socket_timeout=timeout,
                 socket_connect_timeout=timeout,
                 retry=Retry(NoBackoff(), 0),
