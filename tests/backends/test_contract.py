@@ -8,6 +8,7 @@ for its users, the test names the report it reproduces.
 from __future__ import annotations
 
 import copy
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -198,6 +199,25 @@ def test_renew_keeps_a_lease_alive(store: Store, job: str) -> None:
         assert snapshot is not None and snapshot.lease_live
         time.sleep(lease_seconds / 5)
     assert claim(host_b, job, 120.0) is None
+    assert lease.finish(done)
+
+
+def test_a_heartbeat_thread_can_renew_while_the_claiming_thread_runs(
+    store: Store, job: str
+) -> None:
+    """The job's function blocks its thread, so renewals come from another one; finish
+    then comes from the claiming thread again."""
+    if not store.lease_can_expire:
+        pytest.skip(f"the {store.name} backend's lease never expires")
+    host = store.backend(lease=SHORT_LEASE)
+    first_sight(host, job)
+    lease = claim(host, job, 60.0)
+    assert lease is not None
+    renewed: list[bool] = []
+    heartbeat = threading.Thread(target=lambda: renewed.append(lease.renew()))
+    heartbeat.start()
+    heartbeat.join(30)
+    assert renewed == [True]
     assert lease.finish(done)
 
 
