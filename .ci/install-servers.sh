@@ -4,8 +4,10 @@
 #   PYTHON=.venv/bin/python bash .ci/install-servers.sh
 #
 # 1. apt: apache2 + mod_wsgi + mod_python, lighttpd, Debian's uWSGI + python3 plugin,
-#    python3-pip for Debian's Python, gcc to build pip's uWSGI.
-# 2. pip, into the Python that runs pytest ($PYTHON): gunicorn, uvicorn, waitress, flup, uwsgi.
+#    python3-pip for Debian's Python, gcc to build pip's uWSGI, libmariadb-dev and
+#    pkg-config to build mysqlclient.
+# 2. pip, into the Python that runs pytest ($PYTHON): gunicorn, uvicorn, waitress, flup, uwsgi,
+#    mysqlclient.
 # 3. pip --target, for Debian's /usr/bin/python3 (embedded by mod_wsgi, mod_python and
 #    Debian's uWSGI): .ci/embedded-requirements.txt into $LAZYCRON_EMBEDDED_SITE
 #    (default /opt/lazycron-py3-embedded). The system site-packages are not touched.
@@ -22,6 +24,7 @@ apt_packages=(
     uwsgi uwsgi-plugin-python3
     python3 python3-pip
     gcc libc6-dev
+    libmariadb-dev pkg-config
 )
 missing=()
 for package in "${apt_packages[@]}"; do
@@ -36,10 +39,11 @@ if ((${#missing[@]})); then
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Test-side packages (uwsgi has no wheels: pip builds it with gcc, about a minute, once).
+# Test-side packages (uwsgi has no wheels: pip builds it with gcc, about a minute, once;
+# mysqlclient, MariaDB's driver for tests/backends, builds against libmariadb-dev).
 "$PYTHON" -m pip install -q \
     "gunicorn>=22" "uvicorn>=0.30" "waitress>=3" "flup>=1.0.3" "uwsgi>=2.0.28" \
-    "pytest>=8" "requests>=2.31"
+    "pytest>=8" "requests>=2.31" "mysqlclient>=2.2.1"
 
 # Debian's Python: a private --target tree, rebuilt only when the pins or Python change.
 stamp="$EMBEDDED_SITE/.lazycron-stamp"
@@ -58,4 +62,4 @@ PYTHONPATH="$EMBEDDED_SITE" "$SYSTEM_PYTHON" -c "import croniter, filelock, flup
 apache2 -v | head -1
 lighttpd -v | head -1
 echo "uWSGI (Debian) $(uwsgi --version), uWSGI (pip) $("$(dirname "$("$PYTHON" -c 'import sys; print(sys.executable)')")/uwsgi" --version)"
-"$PYTHON" -m pip list 2>/dev/null | grep -iE '^(gunicorn|uvicorn|waitress|flup|uwsgi) '
+"$PYTHON" -m pip list 2>/dev/null | grep -iE '^(gunicorn|uvicorn|waitress|flup|uwsgi|mysqlclient) '

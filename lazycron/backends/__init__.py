@@ -8,6 +8,7 @@ from .base import (
     StateUnreadableError,
     UnsafeStateDirError,
 )
+from .open import open_backend
 
 __all__ = [
     "Backend",
@@ -16,4 +17,5 @@ __all__ = [
     "Snapshot",
     "StateUnreadableError",
     "UnsafeStateDirError",
+    "open_backend",
 ]

@@ -27,6 +27,7 @@ from ..jobs import default_registry
 from ..schedules import resolve_timezone
 from . import discovery
 from .conf import read_settings, state_dir_of
+from .store_checks import register_store_checks
 
 __all__ = ["MIDDLEWARE_PATH", "register_checks"]
 
@@ -38,6 +39,7 @@ TAG = "lazycron"
 def register_checks() -> None:
     for check in (check_jobs, check_state_dir, check_settings, check_middleware):
         register(check, TAG, Tags.compatibility)
+    register_store_checks()  # E101, W102-W104: the backend (store_checks.py)
 
 
 def check_jobs(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:

@@ -22,6 +22,7 @@ from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
 from ..backend import default_state_dir
+from . import store
 
 __all__ = ["KEYS", "LazyCronSettings", "get_settings", "read_settings", "state_dir_of"]
 
@@ -31,6 +32,7 @@ KEYS = {
     "CHECK_INTERVAL": "seconds, a number >= 0",
     "HISTORY_LIMIT": "an integer >= 1",
     "ENABLED": "True or False",
+    **store.KEYS,  # BACKEND, DATABASE, LEASE: where job records live (see store.py)
 }
 
 
@@ -43,6 +45,9 @@ class LazyCronSettings:
     history_limit: int = 50
     enabled: bool = True
     time_zone: str = "UTC"  # settings.TIME_ZONE: the zone cron expressions are read in
+    backend: object = None  # None: the file backend in state_dir (see store.py)
+    database: str | None = None  # the alias for BACKEND "database" ("default" if None)
+    lease: float = 60.0
 
 
 def read_settings() -> tuple[LazyCronSettings, list[str]]:
@@ -83,6 +88,8 @@ def _unknown(key: object) -> str:
 def _invalid(key: str, value: object) -> str | None:
     """What ``value`` should have been, or ``None`` when it is fine."""
     ok: bool
+    if key in store.KEYS:
+        return store.invalid(key, value)
     if key == "STATE_DIR":
         ok = value is None or isinstance(value, str | os.PathLike)
     elif key == "CHECK_INTERVAL":
@@ -102,7 +109,7 @@ def _invalid(key: str, value: object) -> str | None:
 def _convert(key: str, value: Any) -> Any:
     if key == "STATE_DIR":
         return None if value is None else Path(value)
-    if key == "CHECK_INTERVAL":
+    if key in {"CHECK_INTERVAL", "LEASE"}:
         return float(value)
     return value
 

@@ -1,0 +1,5 @@
+"""Django finds the ``lazycron`` app's models here; they live in :mod:`lazycron.django`."""
+
+from .django.models import JobRecord
+
+__all__ = ["JobRecord"]

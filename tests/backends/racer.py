@@ -1,0 +1,95 @@
+"""A racing host: claims ticks 1..N of one job as fast as it can, as one of many processes.
+
+    python -m tests.backends.racer SPEC JOB TICKS
+
+Prints ``ready``, waits for ``go`` on stdin (so every racer starts together), then for
+each tick reads the record and claims the tick until somebody has it (first sight races
+too: every racer starts with no record). Prints one JSON line: the ticks it won, how many
+claims it lost, and whether its caller's transaction was still usable after every loss.
+
+For a database store the whole loop runs inside ``transaction.atomic()`` on Django's own
+connection, as a request with ``ATOMIC_REQUESTS`` would: the backend must never touch that
+transaction, so a lost claim (a refused UPDATE, a duplicate INSERT) cannot abort it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from lazycron.state import JobState, Run
+
+from .stores import open_spec
+
+
+def main(spec_json: str, job: str, ticks: str) -> None:
+    spec = json.loads(spec_json)
+    backend = open_spec(spec)
+    print("ready", flush=True)
+    assert sys.stdin.readline().strip() == "go"
+    wins: list[int] = []
+    lost = 0
+    usable = True
+    with caller_transaction(spec) as still_usable:
+        for tick in range(1, int(ticks) + 1):
+            while True:
+                snapshot = backend.read(job)
+                if snapshot is None:
+                    if not backend.write(job, JobState(first_seen=0.0), expected=None):
+                        lost += 1
+                        usable = usable and still_usable()
+                    continue
+                if snapshot.state.last_tick is not None and snapshot.state.last_tick >= tick:
+                    break
+                if snapshot.lease_live:
+                    continue
+                state = snapshot.state
+                state.last_tick = float(tick)
+                state.current = Run(
+                    run_id=uuid.uuid4().hex, tick=float(tick), started=float(tick),
+                    pid=os.getpid(), host="racer",
+                )  # fmt: skip
+                lease = backend.claim(job, state, expected=snapshot.version)
+                if lease is None:
+                    lost += 1
+                    usable = usable and still_usable()
+                    continue
+                wins.append(tick)
+                assert lease.finish(finish), "the winner's finish was rejected"
+                break
+    print(json.dumps({"pid": os.getpid(), "wins": wins, "lost": lost, "usable": usable}))
+
+
+def finish(state: JobState) -> None:
+    assert state.current is not None
+    run, state.current = state.current, None
+    run.outcome = "ok"
+    state.record(run, limit=5)
+
+
+@contextlib.contextmanager
+def caller_transaction(spec: dict[str, Any]) -> Iterator[Any]:
+    if spec["kind"] != "database":
+        yield lambda: True
+        return
+    from django.db import connections, transaction
+
+    alias = spec["alias"]
+
+    def still_usable() -> bool:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM lazycron_jobrecord")
+            return cursor.fetchone() is not None
+
+    with transaction.atomic(using=alias):
+        still_usable()  # the transaction has begun and read before the race
+        yield still_usable
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
