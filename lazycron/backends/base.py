@@ -98,8 +98,10 @@ class Snapshot:
 class Lease(Protocol):
     """The right to run one claimed tick (or one manual run) of one job.
 
-    Used from the thread that claimed it, and only from that thread: the file backend's
-    lease is an OS lock, which ``filelock`` keeps per thread.
+    ``finish`` and ``release`` are called from the thread that claimed it: the file
+    backend's lease is an OS lock, which ``filelock`` keeps per thread. ``renew`` may be
+    called from a heartbeat thread (shared stores' leases expire while the job's own
+    thread is busy running it).
     """
 
     @property
@@ -161,7 +163,9 @@ class Backend(Protocol):
         """Replace the job's state, only if the record's version is still ``expected``
         (``None``: the record is still absent, or, for the file backend, undecodable) and
         no live lease is held on the job. A successful write gives the record a new
-        version (a new record starts at 1).
+        version. A new record starts at an unpredictable version, so that a host still
+        holding a snapshot of a record the store lost (Redis flushed, a row deleted)
+        can never match the record that replaces it.
 
         ``False`` when that condition did not hold (nothing was written).
         """
