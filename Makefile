@@ -10,10 +10,13 @@ PEERS   = benchmarks/.venv-peers
 
 .PHONY: demo test lint check clean bench bench-quick
 
+# Everything the tests, the linters and the Django matrix need, in one venv. The test and
+# lint tools are dependency groups in pyproject.toml (not extras), and `--group` needs
+# pip 25.1 or later, hence the upgrade first.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,django]'
+	$(BIN)/pip install --quiet --upgrade 'pip>=25.1'
+	$(BIN)/pip install --quiet -e '.[django]' --group dev
 	touch $@
 
 demo: $(BIN)/.installed

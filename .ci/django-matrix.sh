@@ -32,7 +32,8 @@ for leg in "${LEGS[@]}"; do
   if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv" || { failed+=("$name"); summary+=("$name: venv failed"); continue; }
   fi
-  if ! "$venv/bin/python" -m pip install -q -e '.[test]' "$django" 2>&1 | grep -v '^WARNING: Location'; then :; fi
+  "$venv/bin/python" -m pip install -q --upgrade 'pip>=25.1'  # --group needs pip 25.1
+  if ! "$venv/bin/python" -m pip install -q -e . --group test "$django" 2>&1 | grep -v '^WARNING: Location'; then :; fi
   version=$("$venv/bin/python" -c 'import django, sys; print(django.__version__, "on Python", sys.version.split()[0])' 2>/dev/null) \
     || { failed+=("$name"); summary+=("$name: install failed"); continue; }
   log=$(mktemp)
