@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -65,7 +66,7 @@ def test_options_are_parsed(registry: Registry) -> None:
     ],
 )
 def test_bad_declarations_fail_when_the_decorator_runs(
-    registry: Registry, args: tuple, kwargs: dict, message: str
+    registry: Registry, args: tuple[Any, ...], kwargs: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(JobDefinitionError, match=message):
         lazycron.job(*args, name="bad", registry=registry, **kwargs)(lambda: None)

@@ -537,7 +537,7 @@ class TestStorageProblems:
         seen = calls(every=60, clock=clock)
         scheduler = make_scheduler()
         run_check(scheduler)
-        path = scheduler.backend.path_for("job")  # type: ignore[attr-defined]
+        path = scheduler.backend.path_for("job")
         clock.advance(50)
         path.write_bytes(content)
         for _ in range(20):

@@ -65,7 +65,8 @@ def serve(command: list[str], env: dict[str, str], port: int) -> Iterator[subpro
             except requests.ConnectionError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"server did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
+                stderr = process.stderr.read() if process.stderr else b""
+                raise AssertionError(f"server did not start: {stderr!r}")
             time.sleep(0.1)
         yield process
     finally:
