@@ -26,8 +26,8 @@ test: $(BIN)/.installed
 	$(BIN)/python -m pytest
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check lazycron tests examples benchmarks
-	$(BIN)/ruff format --check lazycron tests examples benchmarks
+	$(BIN)/ruff check lazycron tests examples benchmarks noxfile.py
+	$(BIN)/ruff format --check lazycron tests examples benchmarks noxfile.py
 	$(BIN)/mypy
 
 check: lint test
@@ -48,4 +48,4 @@ bench-quick: $(BIN)/.installed $(PEERS)/.installed
 	$(BIN)/python benchmarks/run_all.py --quick
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .nox .pytest_cache .mypy_cache .ruff_cache .hypothesis
