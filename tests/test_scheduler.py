@@ -1,4 +1,5 @@
-"""Scheduling semantics with an injected clock: DESIGN.md section 2, point by point.
+"""Scheduling semantics with an injected clock, point by point: the promises of
+docs/design.md#what-users-can-rely-on.
 
 No test here sleeps to let time pass: the clock is fake and ``run_check`` waits for
 lazycron's threads by joining them.

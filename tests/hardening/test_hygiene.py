@@ -1,5 +1,6 @@
 """Hygiene: 100,000 requests with jobs firing leave no threads, file descriptors or memory
-behind (DESIGN.md 2.1, 2.2: the check starts at most short-lived threads).
+behind: the check starts at most short-lived threads
+(docs/design.md#after-the-response-off-the-request, docs/design.md#a-cheap-fast-path).
 
 The WSGI middleware is called in-process with check_interval=0 and a job due every fake
 second; the fake clock moves 10 ms per request, so about a thousand runs happen.

@@ -1,5 +1,6 @@
 """Process death: a worker is SIGKILLed while it runs a job, or right after it claimed a
-tick and before the job started (DESIGN.md 2.7: crashes leave a trace, never a stuck lock).
+tick and before the job started: crashes leave a trace, never a stuck lock
+(docs/design.md#crashes-leave-a-trace-never-a-stuck-lock).
 """
 
 from __future__ import annotations
