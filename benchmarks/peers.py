@@ -103,7 +103,9 @@ def poormanscron_status() -> str:
         text=True,
         check=False,
     )
-    lines = (probe.stdout + probe.stderr).strip().splitlines()
+    # Paths relative to the checkout, so the report names no directory outside it.
+    output = (probe.stdout + probe.stderr).replace(f"{ROOT}/", "")
+    lines = output.strip().splitlines()
     return lines[-1] if lines else f"exit {probe.returncode}"
 
 

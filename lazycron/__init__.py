@@ -27,4 +27,6 @@ __all__ = [
     "next_ticks",
 ]
 
+# The one place the version is written: pyproject.toml reads it from here
+# ([tool.setuptools.dynamic]), and CHANGELOG.md names each release.
 __version__ = "0.1.0"

@@ -5,7 +5,8 @@ keeps a recycling worker alive: gunicorn would not start the replacement until i
 ``--timeout`` (a one-worker site serves nothing meanwhile), mod_wsgi and mod_python
 would wait for their shutdown timeout. We choose the site's availability over finishing
 a run: a run cut short by a worker exiting is left marked as running, and the next
-check anywhere records it as *interrupted* (and re-runs it if the job opted in).
+check anywhere records it as *interrupted* (and re-runs it if the job opted in). The
+reasoning: docs/design.md#why-daemon-threads.
 
 Two servers need care:
 

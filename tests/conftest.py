@@ -1,5 +1,4 @@
 """Shared fixtures: an injected clock, a private registry and state directory."""
-# FakeClock is re-exported here for the tests that import it from tests.conftest.
 
 from __future__ import annotations
 
@@ -13,6 +12,10 @@ import pytest
 import lazycron
 from lazycron import Registry, Scheduler
 from lazycron.testing import FakeClock
+
+# FakeClock is re-exported for the tests that import it from tests.conftest (explicitly,
+# so mypy's strict no-implicit-reexport accepts it).
+__all__ = ["FakeClock", "run_check"]
 
 
 @pytest.fixture

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import lazycron
-from lazycron import Scheduler
+from lazycron import Registry, Scheduler
 from lazycron.asgi import LazyCronMiddleware as ASGIMiddleware
 from lazycron.wsgi import LazyCronMiddleware as WSGIMiddleware
 
@@ -21,7 +23,7 @@ class Body:
     def __init__(self) -> None:
         self.closed = False
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[bytes]:
         yield b"hello"
 
     def close(self) -> None:
@@ -34,7 +36,7 @@ def hello_app(environ: dict[str, Any], start_response: Any) -> Body:
 
 
 @pytest.fixture
-def scheduler(registry, state_dir, clock: FakeClock) -> Scheduler:  # type: ignore[no-untyped-def]
+def scheduler(registry: Registry, state_dir: Path, clock: FakeClock) -> Scheduler:
     return Scheduler(registry, state_dir=state_dir, clock=clock, check_interval=0)
 
 
@@ -64,7 +66,8 @@ class TestWSGI:
         assert b"".join(response) == b"hello"
         scheduler.wait_idle()
         assert seen == []  # the body was sent but close() not yet called: nothing ran
-        response.close()  # type: ignore[attr-defined]
+        assert hasattr(response, "close")
+        response.close()
         scheduler.wait_idle()
         assert seen == ["ran"]
 
@@ -74,7 +77,8 @@ class TestWSGI:
         app = WSGIMiddleware(lambda e, s: inner, scheduler=scheduler)
         response = app({}, lambda *a: None)
         assert response is not inner
-        response.close()  # type: ignore[attr-defined]
+        assert hasattr(response, "close")
+        response.close()
         assert inner.closed
         scheduler.wait_idle()
 
@@ -89,7 +93,8 @@ class TestWSGI:
         for _ in range(5):
             response = app({}, lambda *a: None)
             assert b"".join(response) == b"hello"
-            response.close()  # type: ignore[attr-defined]
+            assert hasattr(response, "close")
+            response.close()
             scheduler.wait_idle()
             clock.advance(1)
 
@@ -177,7 +182,7 @@ class TestASGI:
         assert received == [send]
 
 
-def test_middleware_builds_its_scheduler_from_keywords(registry, state_dir) -> None:  # type: ignore[no-untyped-def]
+def test_middleware_builds_its_scheduler_from_keywords(registry: Registry, state_dir: Path) -> None:
     app = WSGIMiddleware(hello_app, state_dir=state_dir, check_interval=5, registry=registry)
     assert app.scheduler.check_interval == 5
     assert app.scheduler.backend.location == str(state_dir)

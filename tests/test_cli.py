@@ -21,11 +21,15 @@ from lazycron.testing import FakeClock
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
-    log = tmp_path / "cli.log"
+class Cli:
+    """``python -m lazycron`` on tests/apps/clijobs.py, with a private state directory.
+    ``log`` is the file the jobs append their names to."""
 
-    def run(*args: str, expect: int = 0) -> str:
+    def __init__(self, tmp_path: Path) -> None:
+        self.state_dir = tmp_path / "state"
+        self.log = tmp_path / "cli.log"
+
+    def __call__(self, *args: str, expect: int = 0) -> str:
         out = subprocess.run(
             [
                 sys.executable,
@@ -34,11 +38,11 @@ def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
                 "-m",
                 "tests.apps.clijobs",
                 "--state-dir",
-                str(tmp_path / "state"),
+                str(self.state_dir),
                 *args,
             ],
             cwd=ROOT,
-            env={**os.environ, "CLI_LOG": str(log)},
+            env={**os.environ, "CLI_LOG": str(self.log)},
             capture_output=True,
             text=True,
             check=False,
@@ -47,11 +51,13 @@ def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
         assert out.returncode == expect, out.stderr + out.stdout
         return out.stdout + out.stderr
 
-    run.log = log  # type: ignore[attr-defined]
-    return run
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path)
 
 
-def test_list(cli) -> None:  # type: ignore[no-untyped-def]
+def test_list(cli: Cli) -> None:
     text = cli("list")
     assert "greet" in text and "every 1h" in text
     assert "nightly" in text and "0 3 * * *" in text and "Europe/Berlin" in text
@@ -59,7 +65,7 @@ def test_list(cli) -> None:  # type: ignore[no-untyped-def]
     assert {r["name"] for r in rows} == {"greet", "nightly"}
 
 
-def test_list_next_shows_the_ticks_the_scheduler_will_use(cli) -> None:  # type: ignore[no-untyped-def]
+def test_list_next_shows_the_ticks_the_scheduler_will_use(cli: Cli) -> None:
     rows = {r["name"]: r for r in json.loads(cli("--json", "list", "--next", "3"))}
     nightly = rows["nightly"]["next"]
     assert len(nightly) == 3
@@ -75,7 +81,7 @@ def test_list_next_shows_the_ticks_the_scheduler_will_use(cli) -> None:  # type:
     assert "is not a whole number" in cli("list", "--next", "x", expect=2)
 
 
-def test_status_before_and_after_runs(cli) -> None:  # type: ignore[no-untyped-def]
+def test_status_before_and_after_runs(cli: Cli) -> None:
     assert "(not seen yet)" in cli("status")
     cli("run", "greet")
     cli("run", "nightly", expect=1)
@@ -105,14 +111,14 @@ def test_status_before_and_after_runs(cli) -> None:  # type: ignore[no-untyped-d
     assert jobs["nightly"]["next_tick"].endswith(("T02:00:00+00:00", "T01:00:00+00:00"))
 
 
-def test_run_reports_and_sets_the_exit_code(cli) -> None:  # type: ignore[no-untyped-def]
+def test_run_reports_and_sets_the_exit_code(cli: Cli) -> None:
     assert "greet: ok" in cli("run", "greet")
     assert cli.log.read_text() == "greet\n"
     assert "nightly: failed" in cli("run", "nightly", expect=1)
     assert "no job named 'nope'" in cli("run", "nope", expect=2)
 
 
-def test_tick_runs_only_what_is_due(cli) -> None:  # type: ignore[no-untyped-def]
+def test_tick_runs_only_what_is_due(cli: Cli) -> None:
     assert "nothing was due" in cli("tick")  # first sight: nothing fires
     assert "nothing was due" in cli("tick")
     assert not cli.log.exists()
@@ -131,7 +137,7 @@ def test_a_missing_module_is_a_clear_error(tmp_path: Path) -> None:
     assert "No module named 'no'" in out.stderr
 
 
-def test_a_manual_run_shows_as_manual_not_as_a_tick(cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_manual_run_shows_as_manual_not_as_a_tick(cli: Cli) -> None:
     # Before: LAST TICK showed the manual run's time, later than NEXT TICK.
     cli("tick")  # first sight
     cli("run", "greet")
@@ -142,7 +148,7 @@ def test_a_manual_run_shows_as_manual_not_as_a_tick(cli) -> None:  # type: ignor
     assert cells[5] == "ok"
 
 
-def test_version(cli) -> None:  # type: ignore[no-untyped-def]
+def test_version(cli: Cli) -> None:
     from importlib.metadata import version
 
     assert cli("--version").strip() == f"lazycron {version('lazycron')}"

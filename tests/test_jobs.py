@@ -6,6 +6,7 @@ import importlib
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,7 +68,7 @@ def test_options_are_parsed(registry: Registry) -> None:
     ],
 )
 def test_bad_declarations_fail_when_the_decorator_runs(
-    registry: Registry, args: tuple, kwargs: dict, message: str
+    registry: Registry, args: tuple[Any, ...], kwargs: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(JobDefinitionError, match=message):
         lazycron.job(*args, name="bad", registry=registry, **kwargs)(lambda: None)

@@ -1,4 +1,5 @@
-"""Scheduling semantics with an injected clock: DESIGN.md section 2, point by point.
+"""Scheduling semantics with an injected clock, point by point: the promises of
+docs/design.md#what-users-can-rely-on.
 
 No test here sleeps to let time pass: the clock is fake and ``run_check`` waits for
 lazycron's threads by joining them.
@@ -537,7 +538,7 @@ class TestStorageProblems:
         seen = calls(every=60, clock=clock)
         scheduler = make_scheduler()
         run_check(scheduler)
-        path = scheduler.backend.path_for("job")  # type: ignore[attr-defined]
+        path = scheduler.backend.path_for("job")
         clock.advance(50)
         path.write_bytes(content)
         for _ in range(20):

@@ -29,8 +29,18 @@ BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-def ts(*args: int, tz: ZoneInfo = UTCZ, fold: int = 0) -> float:
-    return datetime(*args, tzinfo=tz, fold=fold).timestamp()  # type: ignore[misc]
+def ts(
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    second: int = 0,
+    *,
+    tz: ZoneInfo = UTCZ,
+    fold: int = 0,
+) -> float:
+    return datetime(year, month, day, hour, minute, second, tzinfo=tz, fold=fold).timestamp()
 
 
 def utc(timestamp: float) -> str:

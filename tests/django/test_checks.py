@@ -20,7 +20,7 @@ CHECK = (
 )
 
 
-def ids(tag: str = "lazycron") -> list[str]:
+def ids(tag: str = "lazycron") -> list[str | None]:
     return [message.id for message in run_checks(tags=[tag])]
 
 
@@ -91,7 +91,7 @@ def test_e002_tries_instead_of_trusting_os_access(tmp_path: Path) -> None:
 
 
 def test_e002_unwritable_parent(tmp_path: Path) -> None:
-    def check() -> list[str]:
+    def check() -> list[str | None]:
         with override_settings(LAZYCRON={"STATE_DIR": tmp_path / "state"}):
             return ids()
 

@@ -81,6 +81,7 @@ def test_the_check_runs_at_close_not_in_the_view(site, registry, clock) -> None:
     with mock.patch.object(scheduler, "check") as check:
         middleware = LazyCronMiddleware(lambda request: HttpResponse("body"))
         response = middleware(HttpRequest())
+        assert isinstance(response, HttpResponse)
         check.assert_not_called()  # the response is not sent yet
         response.close()  # what the server does once the body is out
         check.assert_called_once_with()

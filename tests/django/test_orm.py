@@ -6,6 +6,7 @@ import threading
 from unittest import mock
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client
 
 import lazycron
@@ -19,7 +20,7 @@ def test_a_job_thread_writes_through_the_orm_and_closes_its_connection(
 ) -> None:
     from tests.django.testapp.models import Note
 
-    seen: list[tuple[int, object]] = []
+    seen: list[tuple[int, BaseDatabaseWrapper]] = []
 
     @lazycron.job(every=60, name="orm", registry=registry)
     def write() -> None:
@@ -37,7 +38,7 @@ def test_a_job_thread_writes_through_the_orm_and_closes_its_connection(
     (thread_id, connection) = seen[0]
     assert thread_id != threading.get_ident()  # ran on a job thread
     assert Note.objects.filter(text="from a job").count() == 1
-    assert connection.connection is None  # type: ignore[attr-defined]  # closed, not leaked
+    assert connection.connection is None  # closed, not leaked
 
 
 def test_close_old_connections_around_every_run(site, registry, clock: FakeClock) -> None:
@@ -50,7 +51,7 @@ def test_close_old_connections_around_every_run(site, registry, clock: FakeClock
     scheduler = site(registry)
     with (
         mock.patch.object(runtime, "close_old_connections", lambda: events.append("old")),
-        mock.patch.object(runtime.connections, "close_all", lambda: events.append("all")),
+        mock.patch.object(connections, "close_all", lambda: events.append("all")),
     ):
         # On a job thread: stale ones before, every connection of the thread after.
         client = Client()

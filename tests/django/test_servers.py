@@ -62,16 +62,19 @@ def serve(command: list[str], env: dict[str, str], port: int) -> Iterator[subpro
             try:
                 if requests.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # still starting (or busy)
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"server did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
+                stderr = process.stderr.read() if process.stderr else b""
+                raise AssertionError(f"server did not start: {stderr!r}")
             time.sleep(0.1)
         yield process
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(10)
+        if process.stderr is not None:
+            process.stderr.close()  # else an unclosed-file ResourceWarning, an error here
 
 
 def traffic(port: int, paths: list[str]) -> list[int]:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpResponse
 from django.test import override_settings
 
 from lazycron.django import runtime
@@ -88,7 +89,7 @@ def test_a_broken_setting_fails_the_middleware_at_startup_but_never_a_request() 
     assert client.get("/sync/").status_code == 200  # the middleware is loaded
     with override_settings(LAZYCRON={"CHECK_INTERVAL": -1}):
         with pytest.raises(ImproperlyConfigured, match="CHECK_INTERVAL"):
-            LazyCronMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
+            LazyCronMiddleware(lambda request: HttpResponse())
         # Settings changed under a running site (only tests do that): the error is
         # logged and lazycron stays off; the request is served.
         assert client.get("/sync/").status_code == 200

@@ -1,4 +1,5 @@
-"""Wall-clock jumps (NTP stepping, a VM resumed): DESIGN.md 2.2, 2.4, 2.5.
+"""Wall-clock jumps (NTP stepping, a VM resumed): docs/design.md#a-cheap-fast-path,
+docs/design.md#ticks-not-wall-clock-time, docs/design.md#missed-ticks-coalesce.
 
 The fake clock's ``jump_wall`` moves wall time only, as a real step does; monotonic time
 moves only with ``advance``. See also TestTicks in tests/test_scheduler.py, which these

@@ -1,4 +1,5 @@
-"""Corrupt state files, written while a real server is under load (DESIGN.md 2.8).
+"""Corrupt state files, written while a real server is under load
+(docs/design.md#failures-stay-inside).
 
 One gunicorn worker with four threads serves the test site: the "logged once" promise is
 per process (each process has its own problem log), so one process makes "exactly one

@@ -1,4 +1,4 @@
-"""Daylight saving time through the whole scheduler (DESIGN.md 2.9 and 2a).
+"""Daylight saving time through the whole scheduler (docs/design.md#explicit-time-zones).
 
 tests/test_schedules.py pins the schedule arithmetic; here the fake clock steps minute by
 minute through each transition night, a request is checked every minute, and we count

@@ -1,4 +1,5 @@
-"""A job that never returns, and a job that fails at every tick (DESIGN.md 2.3, 2.8).
+"""A job that never returns, and a job that fails at every tick:
+docs/design.md#exactly-one-winner-per-tick, docs/design.md#failures-stay-inside.
 
 Requests go through the WSGI middleware in-process; the fake clock moves time.
 """

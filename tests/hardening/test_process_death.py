@@ -1,5 +1,6 @@
 """Process death: a worker is SIGKILLed while it runs a job, or right after it claimed a
-tick and before the job started (DESIGN.md 2.7: crashes leave a trace, never a stuck lock).
+tick and before the job started: crashes leave a trace, never a stuck lock
+(docs/design.md#crashes-leave-a-trace-never-a-stuck-lock).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +44,7 @@ def lock_is_free(state_dir: Path, name: str = "sleeper") -> bool:
     return True
 
 
-def cli_status(env: dict[str, str]) -> dict[str, object]:
+def cli_status(env: dict[str, str]) -> dict[str, Any]:
     out = subprocess.run(
         [
             sys.executable,
@@ -98,14 +100,14 @@ def test_sigkill_of_the_worker_running_a_job(tmp_path: Path, rerun: bool) -> Non
             load.paused.set()
             row = cli_status(env)
             load.paused.clear()
-            assert row["last_run"]["outcome"] == "interrupted"  # type: ignore[index]
-            assert row["running"] is None or row["running"]["trigger"] == "rerun"  # type: ignore[index]
+            assert row["last_run"]["outcome"] == "interrupted"
+            assert row["running"] is None or row["running"]["trigger"] == "rerun"
         else:
             load.paused.set()
             row = cli_status(env)
             load.paused.clear()
-            assert row["last_run"]["outcome"] == "interrupted"  # type: ignore[index]
-            assert row["last_run"]["pid"] == victim  # type: ignore[index]
+            assert row["last_run"]["outcome"] == "interrupted"
+            assert row["last_run"]["pid"] == victim
 
         # The next tick runs on time, in some live worker, to its end.
         next_tick = tick + EVERY

@@ -9,8 +9,10 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import example, given, settings
@@ -21,6 +23,7 @@ from lazycron import Registry, Scheduler
 from lazycron.asgi import LazyCronMiddleware as ASGIMiddleware
 from lazycron.backend import FileBackend, StateUnreadableError, UnsafeStateDirError
 from lazycron.runner import Runner
+from lazycron.schedules import parse_interval
 from lazycron.state import SCHEMA_VERSION, JobState, Run, encode
 from lazycron.wsgi import LazyCronMiddleware as WSGIMiddleware
 
@@ -30,7 +33,7 @@ NOBODY = 65534
 
 
 @contextlib.contextmanager
-def umask(mask: int):  # type: ignore[no-untyped-def]
+def umask(mask: int) -> Iterator[None]:
     old = os.umask(mask)
     try:
         yield
@@ -164,7 +167,8 @@ def test_nothing_is_exposed_over_wsgi(registry, clock, tmp_path) -> None:
             started: list[Any] = []
             response = site(dict(environ), lambda *a, out=started: out.append(a))
             body = b"".join(response)
-            response.close()  # type: ignore[attr-defined]
+            assert hasattr(response, "close")
+            response.close()
             assert (started, body) == (expected_started, expected)
             assert b"secret-job" not in body
     assert site.scheduler.wait_idle(10)
@@ -213,7 +217,7 @@ json_values = st.recursive(
     ),
     max_leaves=30,
 )
-RUN = {
+RUN: dict[str, Any] = {
     "run_id": "r",
     "tick": 1.0,
     "started": 2.0,
@@ -254,10 +258,8 @@ def read_as_lazycron_does(data: bytes) -> None:
         with contextlib.suppress(StateUnreadableError):
             state = backend.read("job")
             if state is not None:  # and what the scheduler computes from it must work too
-                job = lazycron.Job(
-                    "job", lambda: None, lazycron.jobs.parse_interval(60), None, None, False, None
-                )
-                runner = Runner(backend, FakeClock(), lazycron.schedules.ZoneInfo("UTC"))
+                job = lazycron.Job("job", lambda: None, parse_interval(60), None, None, False, None)
+                runner = Runner(backend, FakeClock(), ZoneInfo("UTC"))
                 runner.needs_attempt(job, state, 1e9)
                 runner.next_due(job, state)
                 encode(state)
@@ -303,7 +305,7 @@ def test_fuzz_arbitrary_schedules_parse_or_raise_our_error(text: str) -> None:
     # accepted: then it must also work at request time, in any zone, never raising there
     schedule = registry.get("fuzz").schedule
     for zone in ("UTC", "Europe/Berlin", "America/New_York"):
-        tz = lazycron.schedules.ZoneInfo(zone)
+        tz = ZoneInfo(zone)
         for start in (1_767_225_600.0, 1_774_746_000.0):  # 2026-01-01, Berlin DST day
             tick = schedule.next_after(start, tz)
             assert tick > start

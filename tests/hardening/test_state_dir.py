@@ -1,4 +1,5 @@
-"""The state directory: missing, unwritable, read-only, full (DESIGN.md 2.8).
+"""The state directory: missing, unwritable, read-only, full
+(docs/design.md#failures-stay-inside).
 
 Requests go through the real WSGI middleware, in-process, with the fake clock; the faults
 are real: a directory removed, a directory the process's user may not write (a child

@@ -267,16 +267,18 @@ def prove(
     kind.check()
     began = time.monotonic()
     app = site or App(SITE, "asgi_application" if kind.asgi else "application")
-    options = {"pythonpath": [REPO_ROOT]}
+    pythonpath = [REPO_ROOT]
 
     base_hits: list[Hit] = []
     if baseline:
-        with Server(kind, app, env=site_env(shared_dir, "baseline", False), **options) as server:
+        with Server(
+            kind, app, env=site_env(shared_dir, "baseline", False), pythonpath=pythonpath
+        ) as server:
             base_hits = drive(server.base_url, baseline)
 
     env = site_env(shared_dir, "jobs", True)
     log = Path(env["JOB_LOG"])
-    with Server(kind, app, env=env, **options) as server:
+    with Server(kind, app, env=env, pythonpath=pythonpath) as server:
         hits = drive(server.base_url, traffic)
         gap_start = max((h.began + h.seconds for h in hits), default=time.time())
         time.sleep(gap)

@@ -348,15 +348,15 @@ def _lighttpd_flup(ctx: LaunchContext) -> list[ProcessSpec]:
 
 
 def _needs_gunicorn() -> None:
-    require_module("gunicorn", "pip install gunicorn  (or: pip install -e '.[test]')")
+    require_module("gunicorn", "pip install gunicorn  (or: pip install --group test)")
 
 
 def _needs_uvicorn() -> None:
-    require_module("uvicorn", "pip install uvicorn  (or: pip install -e '.[test]')")
+    require_module("uvicorn", "pip install uvicorn  (or: pip install --group test)")
 
 
 def _needs_waitress() -> None:
-    require_module("waitress", "pip install waitress  (or: pip install -e '.[test]')")
+    require_module("waitress", "pip install waitress  (or: pip install --group test)")
 
 
 def _needs_pip_uwsgi() -> None:
