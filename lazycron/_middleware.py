@@ -16,6 +16,7 @@ class MiddlewareBase:
     def __init__(
         self,
         app: Any,
+        /,
         *,
         state_dir: str | os.PathLike[str] | None = None,
         check_interval: float = 30.0,

@@ -28,7 +28,7 @@ def runs(registry: Registry) -> list[str]:
 
 
 @pytest.fixture
-def scheduler(make_scheduler) -> Scheduler:  # type: ignore[no-untyped-def]
+def scheduler(make_scheduler) -> Scheduler:
     made: Scheduler = make_scheduler()
     return made
 
@@ -64,7 +64,7 @@ def test_add_middleware_before_or_after_the_routes(
     assert runs == ["ran"]
 
 
-def test_add_middleware_with_scheduler_options(tmp_path, registry: Registry) -> None:  # type: ignore[no-untyped-def]
+def test_add_middleware_with_scheduler_options(tmp_path, registry: Registry) -> None:
     """The documented form: the Scheduler's options as keyword arguments. Starlette builds
     the middleware (and so the scheduler) when the app first starts."""
     app = with_routes(FastAPI())
@@ -85,7 +85,7 @@ def test_a_plain_wrap_after_the_routes(
     scheduler: Scheduler, clock: FakeClock, runs: list[str]
 ) -> None:
     app = LazyCronMiddleware(with_routes(FastAPI()), scheduler=scheduler)
-    serve_twice(TestClient(app), scheduler, clock)  # type: ignore[arg-type]
+    serve_twice(TestClient(app), scheduler, clock)
     assert runs == ["ran"]
 
 

@@ -316,7 +316,7 @@ class TestSeconds:
         registry = Registry()
         lazycron.job("* * * * * */10", seconds=True, name="s", registry=registry)(lambda: None)
         schedule = registry.get("s").schedule
-        assert schedule.next_after(ts(2026, 1, 1, 0, 0, 5), UTCZ) == ts(2026, 1, 1, 0, 0, 10)
+        assert schedule.next_after(ts(2026, 1, 1, 0, 0, 5), UTCZ, 0.0) == ts(2026, 1, 1, 0, 0, 10)
 
     @pytest.mark.parametrize(
         ("args", "kwargs", "problem"),

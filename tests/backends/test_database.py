@@ -50,6 +50,7 @@ def test_a_claim_inside_an_atomic_request_commits_at_once_and_survives_its_rollb
     request ends, and stays when the view fails and the request's transaction rolls back."""
     from django.core.handlers.base import BaseHandler
     from django.db import connections
+    from django.http import HttpResponse
 
     store = atomic_requests
     alias = store.spec["alias"]
@@ -57,7 +58,7 @@ def test_a_claim_inside_an_atomic_request_commits_at_once_and_survives_its_rollb
     first_sight(host, job)
     seen: dict[str, Any] = {}
 
-    def view(request: object) -> None:
+    def view(request: object) -> HttpResponse:
         assert connections[alias].in_atomic_block, "the view did not run in a transaction"
         with connections[alias].cursor() as cursor:  # the request's own work
             cursor.execute("SELECT COUNT(*) FROM lazycron_jobrecord")

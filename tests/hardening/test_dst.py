@@ -136,7 +136,7 @@ WILDCARD_RESTRICTED = [
     ],
 )
 def test_wildcard_job_with_a_restricted_hour_minute_by_minute(
-    make_scheduler, registry, zone: str, expression: str, start: str, end: str, expected: list
+    make_scheduler, registry, zone: str, expression: str, start: str, end: str, expected: list[str]
 ) -> None:
     clock = FakeClock(datetime.fromisoformat(start).replace(tzinfo=UTC))
     ran: list[float] = []

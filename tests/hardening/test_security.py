@@ -307,6 +307,6 @@ def test_fuzz_arbitrary_schedules_parse_or_raise_our_error(text: str) -> None:
     for zone in ("UTC", "Europe/Berlin", "America/New_York"):
         tz = ZoneInfo(zone)
         for start in (1_767_225_600.0, 1_774_746_000.0):  # 2026-01-01, Berlin DST day
-            tick = schedule.next_after(start, tz)
+            tick = schedule.next_after(start, tz, 0.0)
             assert tick > start
-            schedule.latest_due(tick + 1, start, tz)
+            schedule.latest_due(tick + 1, start, tz, 0.0)
