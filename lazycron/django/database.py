@@ -400,9 +400,15 @@ class DatabaseLease:
         # lease again is safe even if it had expired meanwhile.
         backend = self._backend
         values = {"lease_expires": backend._expiry()}
-        return (
-            backend._run(lambda connection: backend._update(connection, self._mine(), values)) == 1
-        )
+        try:
+            updated = backend._run(
+                lambda connection: backend._update(connection, self._mine(), values)
+            )
+        finally:
+            # A heartbeat thread holds no lease of its own: close its connection now
+            # rather than leave it to the garbage collector when the thread ends.
+            backend._settle()
+        return updated == 1
 
     def finish(self, apply: Callable[[JobState], None]) -> bool:
         # On an error the caller keeps the lease and retries, so the connection stays.

@@ -22,7 +22,7 @@ import pytest
 from lazycron.backends.base import Backend
 
 from . import services
-from .stores import open_spec
+from .stores import close_opened, open_spec
 
 #: The stores every contract test runs against. The file backend's hook: add "file" here.
 STORES = ["redis", "postgresql", "mariadb", "sqlite"]
@@ -42,6 +42,12 @@ class Store:
     def backend(self, **overrides: Any) -> Backend:
         """A new backend on this store: another "host" as far as the store can tell."""
         return open_spec(self.spec, **overrides)
+
+
+@pytest.fixture(autouse=True)
+def _close_backends() -> Iterator[None]:
+    yield
+    close_opened()
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@
 Prints ``ready``, waits for ``go`` on stdin (so every racer starts together), then for
 each tick reads the record and claims the tick until somebody has it (first sight races
 too: every racer starts with no record). Prints one JSON line: the ticks it won, how many
-claims it lost, and whether its caller's transaction was still usable after every loss.
+claims it lost, how often it found the tick held by another racer, and whether its
+caller's transaction was still usable after every loss.
 
 For a database store the whole loop runs inside ``transaction.atomic()`` on Django's own
 connection, as a request with ``ATOMIC_REQUESTS`` would: the backend must never touch that
@@ -34,6 +35,7 @@ def main(spec_json: str, job: str, ticks: str) -> None:
     assert sys.stdin.readline().strip() == "go"
     wins: list[int] = []
     lost = 0
+    busy = 0
     usable = True
     with caller_transaction(spec) as still_usable:
         for tick in range(1, int(ticks) + 1):
@@ -47,6 +49,7 @@ def main(spec_json: str, job: str, ticks: str) -> None:
                 if snapshot.state.last_tick is not None and snapshot.state.last_tick >= tick:
                     break
                 if snapshot.lease_live:
+                    busy += 1  # another racer holds this tick's lease right now
                     continue
                 state = snapshot.state
                 state.last_tick = float(tick)
@@ -62,7 +65,9 @@ def main(spec_json: str, job: str, ticks: str) -> None:
                 wins.append(tick)
                 assert lease.finish(finish), "the winner's finish was rejected"
                 break
-    print(json.dumps({"pid": os.getpid(), "wins": wins, "lost": lost, "usable": usable}))
+    print(
+        json.dumps({"pid": os.getpid(), "wins": wins, "lost": lost, "busy": busy, "usable": usable})
+    )
 
 
 def finish(state: JobState) -> None:

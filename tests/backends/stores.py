@@ -13,8 +13,25 @@ from typing import Any
 
 from lazycron.backends.base import Backend
 
+#: Every backend opened in this process, so a test's connections are closed when it ends
+#: rather than by the garbage collector in some later test (a ResourceWarning there).
+OPENED: list[Backend] = []
+
+
+def close_opened() -> None:
+    while OPENED:
+        close = getattr(OPENED.pop(), "close", None)
+        if close is not None:
+            close()
+
 
 def open_spec(spec: dict[str, Any], **overrides: Any) -> Backend:
+    backend = _open(spec, **overrides)
+    OPENED.append(backend)
+    return backend
+
+
+def _open(spec: dict[str, Any], **overrides: Any) -> Backend:
     spec = {**spec, **overrides}
     if spec["kind"] == "redis":
         from lazycron.backends.redis import RedisBackend

@@ -8,13 +8,13 @@ for its users, the test names the report it reproduces.
 from __future__ import annotations
 
 import copy
-import threading
 import time
 import uuid
 from collections.abc import Callable
 
 import pytest
 
+from lazycron._threads import start_thread
 from lazycron.backends.base import Backend, BackendError, Lease, Snapshot, StateUnreadableError
 from lazycron.state import JobState, Run
 
@@ -214,8 +214,9 @@ def test_a_heartbeat_thread_can_renew_while_the_claiming_thread_runs(
     lease = claim(host, job, 60.0)
     assert lease is not None
     renewed: list[bool] = []
-    heartbeat = threading.Thread(target=lambda: renewed.append(lease.renew()))
-    heartbeat.start()
+    # A thread of lazycron's own, as the runner's heartbeat is (its connection is closed
+    # when it ends).
+    heartbeat = start_thread(lambda: renewed.append(lease.renew()), "heartbeat")
     heartbeat.join(30)
     assert renewed == [True]
     assert lease.finish(done)

@@ -86,8 +86,8 @@ def test_pg_terminate_backend_mid_run_the_next_operation_recovers(
     alias = f"{spec['alias']}_persistent"
     spec["conf"]["CONN_MAX_AGE"] = None
     services.add_alias(alias, spec["conf"])
+    backend = postgresql_store.backend(alias=alias)
     try:
-        backend = postgresql_store.backend(alias=alias)
         first_sight(backend, job)
         lease = claim(backend, job, 60.0)
         assert lease is not None
@@ -103,6 +103,7 @@ def test_pg_terminate_backend_mid_run_the_next_operation_recovers(
         snapshot = backend.read(job)
         assert snapshot is not None and snapshot.state.history[-1].outcome == "ok"
     finally:
+        backend.close()  # type: ignore[attr-defined]  # this thread's connection: not left to the garbage collector
         services.remove_alias(alias)
 
 
@@ -217,8 +218,8 @@ def test_a_forked_child_neither_uses_nor_ends_the_parents_connection(
     alias = f"{spec['alias']}_forked"
     spec["conf"]["CONN_MAX_AGE"] = None
     services.add_alias(alias, spec["conf"])
+    backend = postgresql_store.backend(alias=alias)
     try:
-        backend = postgresql_store.backend(alias=alias)
         first_sight(backend, job)
         parent = backend_pid(backend)
         reader, writer = os.pipe()
