@@ -29,7 +29,7 @@ from _common import dir_bytes, fmt, save, summary
 
 import lazycron
 from lazycron import Registry, Scheduler
-from lazycron.backend import FileBackend
+from lazycron.backends import FileBackend
 from lazycron.state import JobState, encode
 from lazycron.testing import FakeClock
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ._log import ProblemLog, logger
 from ._threads import Handle, start_thread
-from .backend import Backend, FileBackend, default_state_dir
+from .backends import Backend, FileBackend, default_state_dir
 from .clock import Clock, SystemClock
 from .errors import ConfigurationError
 from .jobs import Job, Registry, default_registry

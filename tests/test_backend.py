@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lazycron.backend import FileBackend, default_state_dir
+from lazycron.backends import FileBackend, default_state_dir
 from lazycron.state import JobState, Run
 
 
@@ -48,10 +48,13 @@ def test_state_round_trips_and_is_written_atomically(tmp_path: Path) -> None:
         Run(run_id="r", tick=60.0, started=61.0, pid=7, host="h", outcome="ok", ended=62.5),
         limit=10,
     )
-    backend.write("job", state)
-    assert backend.read("job") == state
-    # only the final file remains: no temp files are left behind
-    assert [p.name for p in (tmp_path / "state").iterdir()] == [backend.path_for("job").name]
+    assert backend.write("job", state, expected=None)
+    snapshot = backend.read("job")
+    assert snapshot is not None and snapshot.state == state and snapshot.version == 1
+    # only the final file (and the job's lock file) remain: no temp files are left behind
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == sorted(
+        [backend.path_for("job").name, backend.lock_path_for("job").name]
+    )
     assert backend.path_for("job").stat().st_mode & 0o777 == 0o600
 
 

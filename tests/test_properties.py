@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 import lazycron
 from lazycron import Registry, Scheduler
-from lazycron.backend import FileBackend
-from lazycron.state import StateFormatError, decode
+from lazycron.backends import FileBackend
+from lazycron.state import MAX_HISTORY_LIMIT, StateFormatError, decode
 
 from .conftest import FakeClock, run_check
 
@@ -83,7 +83,11 @@ def test_ticks_run_equal_coalesced_ticks_expected(schedule: str | float, gaps: l
         )
     with tempfile.TemporaryDirectory() as directory:
         scheduler = Scheduler(
-            registry, state_dir=directory, clock=clock, check_interval=0, history_limit=1000
+            registry,
+            state_dir=directory,
+            clock=clock,
+            check_interval=0,
+            history_limit=MAX_HISTORY_LIMIT,
         )
         first_seen = clock.time()
         run_check(scheduler)  # the first request: first sight
@@ -110,7 +114,7 @@ def test_arbitrary_bytes_never_escape_the_decoder(data: bytes) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=500))
 def test_arbitrary_state_file_reads_as_state_or_unreadable(data: bytes) -> None:
-    from lazycron.backend import StateUnreadableError
+    from lazycron.backends import StateUnreadableError
 
     with tempfile.TemporaryDirectory() as directory:
         backend = FileBackend(directory)

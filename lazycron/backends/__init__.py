@@ -8,12 +8,15 @@ from .base import (
     StateUnreadableError,
     UnsafeStateDirError,
 )
+from .file import FileBackend, default_state_dir
 
 __all__ = [
     "Backend",
     "BackendError",
+    "FileBackend",
     "Lease",
     "Snapshot",
     "StateUnreadableError",
     "UnsafeStateDirError",
+    "default_state_dir",
 ]

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import lazycron
 from lazycron import Registry, Scheduler
 from lazycron.asgi import LazyCronMiddleware as ASGIMiddleware
-from lazycron.backend import FileBackend, StateUnreadableError, UnsafeStateDirError
+from lazycron.backends import FileBackend, StateUnreadableError, UnsafeStateDirError
 from lazycron.runner import Runner
 from lazycron.schedules import CronSchedule
 from lazycron.state import SCHEMA_VERSION, JobState, Run, encode
@@ -253,8 +253,9 @@ def read_as_lazycron_does(data: bytes) -> None:
         backend = FileBackend(directory)
         backend.path_for("job").write_bytes(data)
         with contextlib.suppress(StateUnreadableError):
-            state = backend.read("job")
-            if state is not None:  # and what the scheduler computes from it must work too
+            snapshot = backend.read("job")
+            if snapshot is not None:
+                state = snapshot.state  # and what the scheduler computes from it must work too
                 job = lazycron.Job(
                     "job", lambda: None, lazycron.jobs.parse_interval(60), None, None, False, None
                 )
