@@ -41,7 +41,7 @@ from ._log import ProblemLog, logger
 from ._threads import start_thread
 from .backends.base import Backend, Lease, Snapshot, StateUnreadableError
 from .clock import Clock
-from .decision import Action, Decision, Owner, decide, wants_attempt
+from .decision import CLOCK_AHEAD_LIMIT, Action, Decision, Owner, decide, wants_attempt
 from .decision import next_due as decision_next_due
 from .errors import ConfigurationError
 from .jobs import Job
@@ -127,6 +127,15 @@ class Runner:
         # job costs one read per check, as before the protocol. Only ever a shortcut to
         # "do not run", never to running.
         self._seen_busy: dict[str, float] = {}
+        self._wall_offset: float | None = None
+
+    def wall_clock_stepped_back(self) -> bool:
+        """Whether the wall clock stepped back by more than ``CLOCK_AHEAD_LIMIT`` since
+        the last call (wall time minus monotonic time shrank). A plan made before is void:
+        its ticks come from a clock that was far ahead. Callers hold their own lock."""
+        offset = self.clock.time() - self.clock.monotonic()
+        previous, self._wall_offset = self._wall_offset, offset
+        return previous is not None and offset < previous - CLOCK_AHEAD_LIMIT
 
     def zone(self, job: Job) -> tzinfo:
         return job.timezone or self.default_zone
