@@ -54,6 +54,7 @@ def in_short_lived_thread() -> bool:
 
 
 def current_run() -> Run | None:
+    """Inside a job: the run being made (its tick, trigger, lateness). Else ``None``."""
     return getattr(_local, "run", None)
 
 

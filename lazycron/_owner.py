@@ -29,7 +29,8 @@ _own_start: tuple[int, int | None] = (-1, None)  # (pid, start time), recomputed
 
 def process_start_time(pid: int) -> int | None:
     """Field 22 of ``/proc/<pid>/stat`` (start time in clock ticks since boot), or
-    ``None`` if the process does not exist or the platform has no ``/proc``."""
+    ``None`` if the process does not exist (a zombie counts as dead: it runs nothing) or
+    the platform has no ``/proc``."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             data = stat.read()
@@ -38,6 +39,8 @@ def process_start_time(pid: int) -> int | None:
     # The command name (field 2) may contain spaces and parentheses: split after the last ")".
     fields = data[data.rfind(b")") + 2 :].split()
     try:
+        if fields[0] in (b"Z", b"X"):  # field 3, the state: zombie or dead
+            return None
         return int(fields[19])
     except (IndexError, ValueError):
         return None

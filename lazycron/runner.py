@@ -230,12 +230,16 @@ class Runner:
             self._storage_ok(job)
             _log_notes(decision)
             return AttemptResult(Verdict.DONE, decision.next_due)
-        lease = self.backend.claim(job.name, decision.state, expected=expected)
-        if lease is None:
-            return AttemptResult(Verdict.BUSY)  # the claim must not run: somebody got there
-        self._storage_ok(job)
-        _log_notes(decision)
-        return self._run_claimed(job, decision, lease)
+        assert decision.run is not None
+        # Live in this process from before the claim is on record, so no other thread of
+        # ours can take the run for a dead one's (see lazycron._owner).
+        with _owner.track(decision.run.run_id):
+            lease = self.backend.claim(job.name, decision.state, expected=expected)
+            if lease is None:
+                return AttemptResult(Verdict.BUSY)  # somebody got there first: do not run
+            self._storage_ok(job)
+            _log_notes(decision)
+            return self._run_claimed(job, decision, lease)
 
     def _owner(self) -> Owner:
         return Owner(
@@ -248,15 +252,14 @@ class Runner:
     def _run_claimed(self, job: Job, decision: Decision, lease: Lease) -> AttemptResult:
         run = decision.run
         assert run is not None and decision.state is not None
-        with _owner.track(lease.token):
-            try:
-                with self._heartbeat(job, lease):
-                    run.outcome, run.error = self._execute(job, run)
-                    run.ended = self.clock.time()
-                    self._finish(job, run, lease)
-            except BaseException:
-                lease.release()  # never hold the job for a thread that is gone
-                raise
+        try:
+            with self._heartbeat(job, lease):
+                run.outcome, run.error = self._execute(job, run)
+                run.ended = self.clock.time()
+                self._finish(job, run, lease)
+        except BaseException:
+            lease.release()  # never hold the job for a thread that is gone
+            raise
         state = decision.state
         state.current = None
         state.record(run, self.history_limit)
