@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lazycron.backends import FileBackend, default_state_dir
+from lazycron.backends.file import _HAS_ON_ACQUIRED, _FileJobLock
 from lazycron.state import (
     ERROR_SUMMARY_BYTES,
     HOST_BYTES,
@@ -130,3 +131,76 @@ def test_a_state_too_large_for_the_reader_is_trimmed_not_written(tmp_path: Path)
     assert len(data) <= MAX_STATE_BYTES
     kept = decode(data).history
     assert kept and kept[-1].run_id == "4999"
+
+
+def running_state(run_id: str) -> JobState:
+    run = Run(run_id=run_id, tick=60.0, started=61.0, pid=os.getpid(), host="elsewhere")
+    return JobState(first_seen=1.0, last_tick=60.0, current=run)
+
+
+def test_a_claim_holds_the_job_until_finish_and_a_stale_finish_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    backend = FileBackend(tmp_path)
+    backend.prepare()
+    lease = backend.claim("job", running_state("mine"), expected=None)
+    assert lease is not None and lease.token == "mine" and lease.renew_every is None
+    snapshot = backend.read("job")
+    assert snapshot is not None and snapshot.lease_live and snapshot.version == 1
+    # while the lease is held nobody else can write or claim, whatever version they expect
+    assert not backend.write("job", JobState(first_seen=2.0), expected=1)
+    assert backend.claim("job", running_state("rival"), expected=1) is None
+    # the record moves on under us (as after a lost lease): our finish must not land
+    path = backend.path_for("job")
+    path.write_bytes(encode(running_state("newer"), revision=7))
+    before = path.read_bytes()
+    assert lease.finish(lambda state: state.history.clear()) is False
+    assert path.read_bytes() == before
+    snapshot = backend.read("job")
+    assert snapshot is not None and not snapshot.lease_live  # released all the same
+
+
+def test_a_finish_records_the_outcome_and_frees_the_job(tmp_path: Path) -> None:
+    backend = FileBackend(tmp_path)
+    backend.prepare()
+    lease = backend.claim("job", running_state("mine"), expected=None)
+    assert lease is not None
+
+    def record(state: JobState) -> None:
+        assert state.current is not None
+        run, state.current = state.current, None
+        run.outcome = "ok"
+        state.record(run, 10)
+
+    assert lease.finish(record)
+    snapshot = backend.read("job")
+    assert snapshot is not None and snapshot.version == 2 and not snapshot.lease_live
+    assert [r.outcome for r in snapshot.state.history] == ["ok"]
+    assert backend.write("job", snapshot.state, expected=2)
+
+
+def test_a_lock_file_replaced_under_the_locker_makes_it_stand_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cleaner unlinks the lock file between our open and our flock, at every try: we
+    never write under a lock that excludes nobody."""
+    if not _HAS_ON_ACQUIRED:  # pragma: no cover - filelock < 4.3 offers no hook
+        pytest.skip("this filelock cannot hand over the locked descriptor")
+    backend = FileBackend(tmp_path)
+    backend.prepare()
+    check = _FileJobLock._check_inode
+
+    def cleaner_first(self: _FileJobLock, fd: int) -> None:
+        self.path.unlink(missing_ok=True)
+        check(self, fd)
+
+    monkeypatch.setattr(_FileJobLock, "_check_inode", cleaner_first)
+    assert not backend.write("job", JobState(first_seen=1.0), expected=None)
+    assert backend.read("job") is None
+    # and a lock whose file disappears after it was taken knows it
+    monkeypatch.setattr(_FileJobLock, "_check_inode", check)
+    lock = backend._lock("job")
+    assert lock.acquire() and lock.still_named()
+    backend.lock_path_for("job").unlink()
+    assert not lock.still_named()
+    lock.release()
