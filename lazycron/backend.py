@@ -1,6 +1,8 @@
-"""Deprecated alias: the file backend moved to :mod:`lazycron.backends.file`, and the
-protocol every backend implements is in :mod:`lazycron.backends.base`. Import from
-:mod:`lazycron.backends`; this module stays for code written against lazycron 0.1."""
+"""Deprecated alias, kept for code written against lazycron 0.1: the file backend moved to
+:mod:`lazycron.backends.file`, and the protocol every backend implements is in
+:mod:`lazycron.backends.base`. Import from :mod:`lazycron.backends` instead."""
+
+import warnings
 
 from .backends.base import Backend, StateUnreadableError, UnsafeStateDirError
 from .backends.file import FileBackend, default_state_dir, safe_file_stem
@@ -13,3 +15,9 @@ __all__ = [
     "default_state_dir",
     "safe_file_stem",
 ]
+
+warnings.warn(
+    "lazycron.backend is deprecated; import FileBackend and the rest from lazycron.backends",
+    DeprecationWarning,
+    stacklevel=2,
+)
