@@ -24,7 +24,7 @@ from datetime import UTC, datetime, tzinfo
 from enum import Enum
 
 from .jobs import Job
-from .schedules import MAX_COUNTED_SKIPS, TICK_TOLERANCE, CronSchedule
+from .schedules import MAX_COUNTED_SKIPS, TICK_TOLERANCE, CronSchedule, IntervalSchedule
 from .state import JobState, Run, Trigger
 
 __all__ = [
@@ -93,7 +93,13 @@ def schedule_key(job: Job, zone: tzinfo) -> str:
     is read in, or an interval (whose ticks no zone changes)."""
     if isinstance(job.schedule, CronSchedule):
         return f"{job.schedule.describe()} in {zone}"
-    return job.schedule.describe()
+    described = job.schedule.describe()
+    if isinstance(job.schedule, IntervalSchedule):
+        seconds = job.schedule.seconds
+        if seconds % 60 and float(f"{seconds:g}") != seconds:
+            # the description rounds to 6 digits: 123456.7 and 123457 s must still differ
+            return f"every {seconds!r}s"
+    return described
 
 
 def next_due(job: Job, state: JobState, zone: tzinfo) -> float:
@@ -152,9 +158,8 @@ def decide(
         rerun_tick = None
     else:
         state = copy.deepcopy(stored)
-        dirty = False
         rerun_tick = _settle_interrupted(job, state, now, history_limit, notes)
-        dirty = state.current is None and stored.current is not None
+        dirty = stored.current is not None  # the settled run must be written
         if _clock_was_ahead(state, now):
             notes.append(
                 Note(

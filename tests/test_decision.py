@@ -198,3 +198,10 @@ def test_manual_runs_consume_no_tick() -> None:
     assert decision.action is Action.CLAIM
     assert decision.run is not None and decision.run.trigger == "manual"
     assert decision.state is not None and decision.state.last_tick is None
+
+
+def test_intervals_that_describe_alike_have_different_keys() -> None:
+    coarse, fine = declare(every=123457), declare(every=123456.7)
+    assert coarse.schedule.describe() == fine.schedule.describe()  # rounded for humans
+    assert schedule_key(coarse, UTC_ZONE) != schedule_key(fine, UTC_ZONE)
+    assert schedule_key(declare(every=60), UTC_ZONE) == "every 1m"
