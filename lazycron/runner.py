@@ -122,10 +122,12 @@ class Runner:
         self.history_limit = history_limit
         self.job_context = job_context
         self.problems = problems or ProblemLog()
-        # Jobs a read() just found held by a live lease, and when (monotonic): the attempt
-        # the dispatcher starts right after is then BUSY without reading again, so a busy
-        # job costs one read per check, as before the protocol. Only ever a shortcut to
-        # "do not run", never to running.
+        # A busy job costs one read per check, as before the protocol: the dispatcher's
+        # read() finds a live lease (remembered here with the state it returned), its
+        # needs_attempt() on that very state arms the shortcut (with the monotonic time),
+        # and the attempt it starts right after is BUSY without reading again. Only ever a
+        # shortcut to "do not run", never to running.
+        self._read_busy: dict[str, JobState] = {}
         self._seen_busy: dict[str, float] = {}
         self._wall_offset: float | None = None
 
@@ -149,7 +151,9 @@ class Runner:
         if snapshot is None:
             return None
         if snapshot.lease_live:
-            self._seen_busy[job.name] = self.clock.monotonic()
+            self._read_busy[job.name] = snapshot.state
+        else:
+            self._read_busy.pop(job.name, None)
         return snapshot.state
 
     def _snapshot(self, job: Job) -> tuple[Snapshot | None, int | None]:
@@ -177,7 +181,11 @@ class Runner:
         """``None`` when the job needs an attempt now (due, new, a run to look at, a
         schedule change or a clock reset to record); otherwise the time of its next tick.
         Reads nothing, takes no lock."""
-        return wants_attempt(job, state, now, self.zone(job))
+        wait_until = wants_attempt(job, state, now, self.zone(job))
+        if wait_until is None and state is not None and self._read_busy.get(job.name) is state:
+            self._seen_busy[job.name] = self.clock.monotonic()
+        self._read_busy.pop(job.name, None)
+        return wait_until
 
     # -- the attempt ----------------------------------------------------------------------
 
