@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import timeit
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ from _common import dir_bytes, fmt, save, summary
 
 import lazycron
 from lazycron import Registry, Scheduler
-from lazycron.backend import FileBackend
+from lazycron.backends import FileBackend
+from lazycron.decision import schedule_key
 from lazycron.state import JobState, encode
 from lazycron.testing import FakeClock
 
@@ -43,8 +45,15 @@ def build(n: int, k: int, state_dir: Path, clock: FakeClock) -> tuple[Scheduler,
         lazycron.job(every=10 if i < k else 3600, name=f"job-{i}", registry=registry)(
             lambda: ran.append(1)
         )
-        # Pre-seeded state (first seen now), written without fsync to keep set-up quick.
-        state = JobState(first_seen=clock.time(), schedule="every")
+        # Pre-seeded state (first seen now, under the declared schedule, so that the first
+        # check records no schedule change), written without fsync to keep set-up quick.
+        job = registry.get(f"job-{i}")
+        state = JobState(
+            first_seen=clock.time(),
+            since=clock.time(),
+            schedule=job.schedule.describe(),
+            schedule_key=schedule_key(job, UTC),
+        )
         backend.path_for(f"job-{i}").write_bytes(encode(state))
     return Scheduler(registry, backend=backend, clock=clock, check_interval=0), ran
 

@@ -25,6 +25,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ._context import in_short_lived_thread, mark_short_lived
 from ._log import logger
 
 __all__ = ["Handle", "in_short_lived_thread", "start_thread"]
@@ -52,22 +53,14 @@ class _PoolHandle:
 
 
 _warned_uwsgi = False
-_marks = threading.local()
-
-
-def in_short_lived_thread() -> bool:
-    """Whether the current thread is one lazycron started (a job or dispatcher thread).
-
-    A ``job_context`` uses it to tell per-thread resources that die with the thread (a
-    database connection opened by a job thread must be closed, not kept for reuse) from
-    those of a caller's thread (``run_now`` from a command or a test).
-    """
-    return getattr(_marks, "short_lived", False)
+# in_short_lived_thread (re-exported): whether lazycron started the current thread. A
+# ``job_context`` uses it to tell per-thread resources that die with the thread (a job
+# thread's database connection must be closed) from those of a caller's thread (run_now).
 
 
 def start_thread(target: Callable[[], None], name: str) -> Handle:
     def marked() -> None:
-        _marks.short_lived = True
+        mark_short_lived()
         target()
 
     if _gevent_patched():

@@ -1,18 +1,23 @@
 """Claiming a tick and running a job: the heart of "exactly once".
 
-:meth:`Runner.attempt` is what a job's thread does, in this order:
+:meth:`Runner.attempt` is what a job's thread does. It is a thin shell around the pure
+:func:`lazycron.decision.decide`, speaking only the claim protocol of
+:mod:`lazycron.backends.base`, so every backend gets the same claim logic:
 
-1. try the job's lock without blocking; if another thread or process holds it, the job
-   is running elsewhere and we leave at once (a job never overlaps itself);
-2. re-read the state *under the lock*, so we decide on what is true now;
-3. a run still marked as running while we hold its lock belongs to a dead process:
-   record it as interrupted (and re-run its tick if the job opted in);
-4. find the latest due tick; earlier missed ticks coalesce into it;
-5. write the claim (tick and run in progress) *before* running: once it is on disk no
-   other process will run that tick, and if the write fails we do not run at all;
-6. run the job, record the outcome, release the lock.
+1. **read** the job's record: its state, version, and whether a live lease is held (the
+   job runs elsewhere: leave at once; a job never overlaps itself);
+2. **decide**, with no I/O, what is due: first sight, a schedule change, a clock reset, an
+   interrupted run to settle (and re-run if the job opted in), the latest due tick with
+   the missed ones coalesced into it, or a tick too late to run (``max_lateness``);
+3. **commit** the decision with one conditional operation: ``write`` (nothing to run) or
+   ``claim`` (the tick, the run in progress and the lease, at once). If somebody else
+   changed the record since step 1, or the store fails, the job does not run;
+4. **run** the job, renewing the lease meanwhile if it can expire;
+5. **finish**: record the outcome and release the lease, fenced on the run's token. An
+   outcome that cannot be written is kept and retried, lease held, for as long as this
+   process lives: a run that completed is never settled as interrupted.
 
-The lock gives mutual exclusion; the claim, written under the lock, gives exactly once.
+The claim, committed before running, gives exactly once; the lease gives no overlap.
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ import asyncio
 import contextlib
 import math
 import os
-import socket
 import threading
 import traceback
 import uuid
@@ -31,43 +35,51 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from enum import Enum
 
+from . import _owner
+from ._context import current_run, in_lazycron_thread, lazycron_thread, running
 from ._log import ProblemLog, logger
-from .backend import Backend, StateUnreadableError
+from ._threads import start_thread
+from .backends.base import Backend, Lease, Snapshot, StateUnreadableError
 from .clock import Clock
+from .decision import CLOCK_AHEAD_LIMIT, Action, Decision, Owner, decide, wants_attempt
+from .decision import next_due as decision_next_due
+from .errors import ConfigurationError
 from .jobs import Job
-from .schedules import MAX_COUNTED_SKIPS, TICK_TOLERANCE, CronSchedule
-from .state import JobState, Outcome, Run, Trigger
+from .state import (
+    ERROR_SUMMARY_BYTES,
+    MAX_HISTORY_LIMIT,
+    JobState,
+    Outcome,
+    Run,
+    Trigger,
+    limit_text,
+)
 
-__all__ = ["AttemptResult", "Runner", "current_run", "in_job_thread"]
+__all__ = [
+    "AttemptResult",
+    "JobContext",
+    "Runner",
+    "Verdict",
+    "current_run",
+    "in_job_thread",
+    "lazycron_thread",
+]
 
-# Set on lazycron's own threads: a check must never be triggered from inside a job.
-_thread_flags = threading.local()
-HOST = socket.gethostname()
-ERROR_SUMMARY_CHARS = 500
+HOST = _owner.HOST
+# An outcome that could not be written is retried after these many seconds, doubling.
+FINISH_RETRY_FIRST = 0.5
+FINISH_RETRY_MAX = 30.0
+# How long a live lease seen by read() lets the next attempt skip its own read.
+SEEN_BUSY_FOR = 1.0
 
 
 def in_job_thread() -> bool:
-    return getattr(_thread_flags, "inside", False)
-
-
-def current_run() -> Run | None:
-    """Inside a job: the run being made (its tick, trigger, lateness). Else ``None``."""
-    return getattr(_thread_flags, "run", None)
-
-
-@contextlib.contextmanager
-def lazycron_thread() -> Iterator[None]:
-    """Marks the current thread as lazycron's own while the block runs."""
-    previous = in_job_thread()
-    _thread_flags.inside = True
-    try:
-        yield
-    finally:
-        _thread_flags.inside = previous
+    """Whether lazycron's own code runs on this thread (a check must not start here)."""
+    return in_lazycron_thread()
 
 
 class Verdict(Enum):
-    BUSY = "busy"  # the lock is held elsewhere: the job is running there
+    BUSY = "busy"  # a live lease elsewhere (the job runs there), or the record moved on
     DONE = "done"  # we looked (and maybe ran); ``next_due`` says when to look again
     FAILED = "failed"  # the backend failed; look again after the check interval
 
@@ -95,12 +107,37 @@ class Runner:
         job_context: JobContext | None = None,
         problems: ProblemLog | None = None,
     ) -> None:
+        if (
+            isinstance(history_limit, bool)
+            or not isinstance(history_limit, int)
+            or not 1 <= history_limit <= MAX_HISTORY_LIMIT
+        ):
+            raise ConfigurationError(
+                f"history_limit={history_limit!r} must be from 1 to {MAX_HISTORY_LIMIT}, so "
+                f"that a job's state stays small enough to be read back"
+            )
         self.backend = backend
         self.clock = clock
         self.default_zone = default_zone
         self.history_limit = history_limit
         self.job_context = job_context
         self.problems = problems or ProblemLog()
+        # A busy job costs one read per check, as before the protocol: the dispatcher's
+        # read() finds a live lease (remembered here with the state it returned), its
+        # needs_attempt() on that very state arms the shortcut (with the monotonic time),
+        # and the attempt it starts right after is BUSY without reading again. Only ever a
+        # shortcut to "do not run", never to running.
+        self._read_busy: dict[str, JobState] = {}
+        self._seen_busy: dict[str, float] = {}
+        self._wall_offset: float | None = None
+
+    def wall_clock_stepped_back(self) -> bool:
+        """Whether the wall clock stepped back by more than ``CLOCK_AHEAD_LIMIT`` since
+        the last call (wall time minus monotonic time shrank). A plan made before is void:
+        its ticks come from a clock that was far ahead. Callers hold their own lock."""
+        offset = self.clock.time() - self.clock.monotonic()
+        previous, self._wall_offset = self._wall_offset, offset
+        return previous is not None and offset < previous - CLOCK_AHEAD_LIMIT
 
     def zone(self, job: Job) -> tzinfo:
         return job.timezone or self.default_zone
@@ -108,9 +145,23 @@ class Runner:
     # -- reading ------------------------------------------------------------------------
 
     def read(self, job: Job) -> JobState | None:
-        """The job's state; an unreadable state is logged once and treated as unseen."""
+        """The job's state; an unreadable state is logged once and treated as unseen.
+        Raises ``OSError`` when the store cannot be read."""
+        snapshot, _ = self._snapshot(job)
+        if snapshot is None:
+            return None
+        if snapshot.lease_live:
+            self._read_busy[job.name] = snapshot.state
+        else:
+            self._read_busy.pop(job.name, None)
+        return snapshot.state
+
+    def _snapshot(self, job: Job) -> tuple[Snapshot | None, int | None]:
+        """The job's record and the version a write must expect. An unreadable record is
+        logged once and comes back as absent, at the version a reset must be conditional
+        on (see ``StateUnreadableError``)."""
         try:
-            state = self.backend.read(job.name)
+            snapshot = self.backend.read(job.name)
         except StateUnreadableError as exc:
             self.problems.report(
                 ("unreadable", job.name),
@@ -119,158 +170,195 @@ class Runner:
                 job.name,
                 exc,
             )
-            return None
+            return None, exc.version
         self.problems.clear(("unreadable", job.name))
-        return state
+        return snapshot, snapshot.version if snapshot is not None else None
 
     def next_due(self, job: Job, state: JobState) -> float:
-        return job.schedule.next_after(state.reference, self.zone(job), state.first_seen)
+        return decision_next_due(job, state, self.zone(job))
 
     def needs_attempt(self, job: Job, state: JobState | None, now: float) -> float | None:
-        """``None`` when the job needs its lock now (due, new, or a run to look at);
-        otherwise the time of its next tick. Reads nothing, takes no lock."""
-        if state is None or state.current is not None:
-            return None
-        due = self.next_due(job, state)
-        return None if due <= now + TICK_TOLERANCE else due
+        """``None`` when the job needs an attempt now (due, new, a run to look at, a
+        schedule change or a clock reset to record); otherwise the time of its next tick.
+        Reads nothing, takes no lock."""
+        wait_until = wants_attempt(job, state, now, self.zone(job))
+        if wait_until is None and state is not None and self._read_busy.get(job.name) is state:
+            self._seen_busy[job.name] = self.clock.monotonic()
+        self._read_busy.pop(job.name, None)
+        return wait_until
 
     # -- the attempt ----------------------------------------------------------------------
 
     def attempt(
         self, job: Job, *, trigger: Trigger = "schedule", first_sight_only: bool = False
     ) -> AttemptResult:
-        """Lock, re-read, claim and run the job if due. See the module docstring.
+        """Read, decide, commit, and run the job if due. See the module docstring.
 
         ``trigger="manual"`` runs the job now whether due or not, without consuming a tick.
         ``first_sight_only`` records a new job and stops there: if the job turns out to
         have a state after all, the result's ``next_due`` is ``-inf`` ("attempt it now").
+        Never raises for a store failure: that is logged once and the job does not run.
         """
         try:
-            lock = self.backend.lock(job.name)
-            acquired = lock.acquire()
-        except OSError as exc:
-            self._storage_failed(exc)
+            return self._attempt(job, trigger, first_sight_only)
+        except OSError as exc:  # BackendError included: fail closed
+            self._storage_failed(job, exc)
             return AttemptResult(Verdict.FAILED)
-        if not acquired:
+
+    def _attempt(self, job: Job, trigger: Trigger, first_sight_only: bool) -> AttemptResult:
+        seen_busy = self._seen_busy.pop(job.name, None)
+        if seen_busy is not None and self.clock.monotonic() - seen_busy < SEEN_BUSY_FOR:
             return AttemptResult(Verdict.BUSY)
-        try:
-            return self._attempt_locked(job, trigger, first_sight_only)
-        except OSError as exc:
-            self._storage_failed(exc)
-            return AttemptResult(Verdict.FAILED)
-        finally:
-            lock.release()
-
-    def _attempt_locked(self, job: Job, trigger: Trigger, first_sight_only: bool) -> AttemptResult:
-        now = self.clock.time()
-        state = self.read(job)
-        if state is not None and first_sight_only:
+        snapshot, expected = self._snapshot(job)
+        if snapshot is not None and first_sight_only:
             return AttemptResult(Verdict.DONE, -math.inf)
-        if state is None:
-            # First sight: remember when, so a cron job waits for its next tick and an
-            # interval job waits one full interval. Never fire on the first request.
-            state = JobState(first_seen=now, schedule=job.schedule.describe())
-            self._write(job, state)
-            if trigger != "manual":
-                return AttemptResult(Verdict.DONE, self.next_due(job, state))
-
-        interrupted = state.current is not None
-        rerun_tick = self._settle_interrupted(job, state, now)
-        if trigger == "manual":
-            return self._run(job, state, tick=now, skipped=0, trigger="manual")
-
-        due = job.schedule.latest_due(now, state.reference, self.zone(job), state.first_seen)
-        if due is not None and state.last_tick is not None and due[0] <= state.last_tick:
-            due = None  # belt and braces: a claimed tick is never claimed again
-        if due is None and rerun_tick is not None:
-            due, trigger = (rerun_tick, 0), "rerun"
-        if due is None:
-            if interrupted:
-                self._write(job, state)
-            return AttemptResult(Verdict.DONE, self.next_due(job, state))
-
-        tick, skipped = due
-        if skipped:
-            logger.info(
-                "lazycron: job %r missed %s tick(s); running once, for the latest (%s)",
-                job.name,
-                # cron counts stop at MAX_COUNTED_SKIPS; interval counts are exact
-                f"at least {skipped}"
-                if isinstance(job.schedule, CronSchedule) and skipped >= MAX_COUNTED_SKIPS
-                else skipped,
-                _iso(tick),
-            )
-        if job.max_lateness is not None and now - tick > job.max_lateness:
-            logger.warning(
-                "lazycron: job %r skipped tick %s: %.1fs late, more than max_lateness=%gs",
-                job.name,
-                _iso(tick),
-                now - tick,
-                job.max_lateness,
-            )
-            state.last_tick = max(tick, state.last_tick or tick)
-            skipped_run = self._new_run(tick, now, trigger)
-            skipped_run.outcome, skipped_run.ended, skipped_run.skipped = "skipped", now, skipped
-            state.record(skipped_run, self.history_limit)
-            self._write(job, state)
-            return AttemptResult(Verdict.DONE, self.next_due(job, state))
-        return self._run(job, state, tick=tick, skipped=skipped, trigger=trigger)
-
-    def _settle_interrupted(self, job: Job, state: JobState, now: float) -> float | None:
-        """Record a run left "running" by a dead process. Returns its tick if it is to be
-        run again. We hold the lock, so nobody alive can be running it."""
-        run = state.current
-        if run is None:
-            return None
-        run.outcome, run.ended = "interrupted", now
-        run.error = "the process running this job died or was stopped before it finished"
-        state.current = None
-        state.record(run, self.history_limit)
-        logger.warning(
-            "lazycron: job %r was interrupted: its run for tick %s (pid %s on %s, started "
-            "%s) never finished; %s",
-            job.name,
-            _iso(run.tick),
-            run.pid,
-            run.host,
-            _iso(run.started),
-            "running that tick again" if job.rerun_interrupted else "waiting for the next tick",
+        decision = decide(
+            job,
+            snapshot.state if snapshot else None,
+            lease_live=snapshot.lease_live if snapshot else False,
+            now=self.clock.time(),
+            zone=self.zone(job),
+            owner=self._owner(),
+            trigger=trigger,
+            history_limit=self.history_limit,
         )
-        return run.tick if job.rerun_interrupted and run.trigger != "manual" else None
+        if decision.action is Action.BUSY:
+            return AttemptResult(Verdict.BUSY)
+        if decision.action is Action.WAIT:
+            self._storage_ok(job)
+            return AttemptResult(Verdict.DONE, decision.next_due)
+        assert decision.state is not None
+        if decision.action is Action.WRITE:
+            if not self.backend.write(job.name, decision.state, expected=expected):
+                # Somebody else changed the record (or holds the job) since we read it:
+                # after a first sight, look again at once; else as for a busy job.
+                if first_sight_only:
+                    return AttemptResult(Verdict.DONE, -math.inf)
+                return AttemptResult(Verdict.BUSY)
+            self._storage_ok(job)
+            _log_notes(decision)
+            return AttemptResult(Verdict.DONE, decision.next_due)
+        assert decision.run is not None
+        # Live in this process from before the claim is on record, so no other thread of
+        # ours can take the run for a dead one's (see lazycron._owner).
+        with _owner.track(decision.run.run_id):
+            lease = self.backend.claim(job.name, decision.state, expected=expected)
+            if lease is None:
+                return AttemptResult(Verdict.BUSY)  # somebody got there first: do not run
+            self._storage_ok(job)
+            _log_notes(decision)
+            return self._run_claimed(job, decision, lease)
 
-    def _run(
-        self, job: Job, state: JobState, *, tick: float, skipped: int, trigger: Trigger
-    ) -> AttemptResult:
-        run = self._new_run(tick, self.clock.time(), trigger)
-        run.skipped = skipped
-        if trigger != "manual":
-            state.last_tick = max(tick, state.last_tick or tick)
-        state.current = run
-        state.schedule = job.schedule.describe()
-        self._write(job, state)  # the claim: if this raises, the job does not run
+    def _owner(self) -> Owner:
+        return Owner(
+            run_id=uuid.uuid4().hex,
+            host=HOST,
+            pid=os.getpid(),
+            proc_start=_owner.this_process_start(),
+        )
 
-        run.outcome, run.error = self._execute(job, run)
-        run.ended = self.clock.time()
+    def _run_claimed(self, job: Job, decision: Decision, lease: Lease) -> AttemptResult:
+        run = decision.run
+        assert run is not None and decision.state is not None
+        try:
+            with self._heartbeat(job, lease):
+                run.outcome, run.error = self._execute(job, run)
+                run.ended = self.clock.time()
+                self._finish(job, run, lease)
+        except BaseException:
+            lease.release()  # never hold the job for a thread that is gone
+            raise
+        state = decision.state
         state.current = None
         state.record(run, self.history_limit)
-        self._write(job, state)
         return AttemptResult(Verdict.DONE, self.next_due(job, state), ran=run)
 
-    def _new_run(self, tick: float, started: float, trigger: Trigger) -> Run:
-        return Run(
-            run_id=uuid.uuid4().hex,
-            tick=tick,
-            started=started,
-            pid=os.getpid(),
-            host=HOST,
-            trigger=trigger,
+    def _finish(self, job: Job, run: Run, lease: Lease) -> None:
+        """Record the outcome, fenced on the lease's token. An outcome that cannot be
+        written is kept, and the write retried with backoff while the lease is held: a
+        completed run must never be settled as interrupted by somebody else."""
+
+        def record(state: JobState) -> None:
+            state.current = None
+            state.record(run, self.history_limit)
+
+        delay = FINISH_RETRY_FIRST
+        while True:
+            try:
+                accepted = lease.finish(record)
+            except OSError as exc:
+                self.problems.report(
+                    ("finish", job.name),
+                    "lazycron: job %r %s for tick %s, but its outcome cannot be written (%s); "
+                    "keeping the job's lease and retrying until it can be",
+                    job.name,
+                    "finished" if run.outcome == "ok" else "failed",
+                    _iso(run.tick),
+                    exc,
+                )
+                _sleep(delay)
+                delay = min(delay * 2, FINISH_RETRY_MAX)
+                continue
+            break
+        self.problems.clear(
+            ("finish", job.name), "lazycron: outcome of job %r is written", job.name
         )
+        if not accepted:
+            logger.error(
+                "lazycron: job %r finished its run for tick %s, but lost its lease meanwhile "
+                "and the record has moved on; this outcome (%s) was not recorded",
+                job.name,
+                _iso(run.tick),
+                run.outcome,
+            )
+
+    @contextlib.contextmanager
+    def _heartbeat(self, job: Job, lease: Lease) -> Iterator[None]:
+        """Renew the lease every ``renew_every`` seconds while the block runs.
+
+        From a helper thread: the job's thread is busy running the job, and a dispatcher
+        runs only when requests come, so neither could renew on a quiet site. Only a lease
+        that can expire has a period (never the file backend's OS lock, which is bound to
+        the claiming thread and needs no renewal).
+        """
+        every = lease.renew_every
+        if every is None:
+            yield
+            return
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(every):
+                try:
+                    if not lease.renew():
+                        logger.error(
+                            "lazycron: job %r lost its lease while running; another holder "
+                            "may claim it, and this run's outcome will be rejected",
+                            job.name,
+                        )
+                        return
+                except OSError as exc:
+                    self.problems.report(
+                        ("renew", job.name),
+                        "lazycron: could not renew the lease of job %r (%s); retrying",
+                        job.name,
+                        exc,
+                    )
+                    continue
+                self.problems.clear(("renew", job.name))
+
+        handle = start_thread(renew, f"lazycron-lease:{job.name}")
+        try:
+            yield
+        finally:
+            stop.set()
+            handle.join(every)
 
     def _execute(self, job: Job, run: Run) -> tuple[Outcome, str | None]:
         logger.debug("lazycron: running job %r for tick %s", job.name, _iso(run.tick))
-        _thread_flags.run = run
         try:
             with (
+                running(run),
                 lazycron_thread(),
                 self.job_context(job) if self.job_context else contextlib.nullcontext(),
             ):
@@ -282,9 +370,7 @@ class Runner:
                 "lazycron: job %r failed for tick %s", job.name, _iso(run.tick), exc_info=True
             )
             summary = "".join(traceback.format_exception_only(exc)).strip()
-            return "failed", summary[:ERROR_SUMMARY_CHARS]
-        finally:
-            _thread_flags.run = None
+            return "failed", limit_text(summary, ERROR_SUMMARY_BYTES)
         logger.info(
             "lazycron: job %r finished in %.3fs (tick %s, %.3fs late)",
             job.name,
@@ -294,20 +380,34 @@ class Runner:
         )
         return "ok", None
 
-    def _write(self, job: Job, state: JobState) -> None:
-        self.backend.write(job.name, state)
+    # -- problems, per job: one broken job must not make a healthy one look paused ------------
+
+    def _storage_ok(self, job: Job) -> None:
         self.problems.clear(
-            "storage", "lazycron: state directory %s is usable again", self.backend.location
+            ("storage", job.name),
+            "lazycron: state of job %r in %s is usable again; the job is resumed",
+            job.name,
+            self.backend.location,
         )
 
-    def _storage_failed(self, exc: OSError) -> None:
+    def _storage_failed(self, job: Job, exc: OSError) -> None:
         self.problems.report(
-            "storage",
-            "lazycron: cannot use state directory %s (%s); jobs are paused and the site keeps "
-            "serving; they resume by themselves once the directory is usable",
+            ("storage", job.name),
+            "lazycron: cannot use the state of job %r in %s (%s); the job is paused and the "
+            "site keeps serving; it resumes by itself once the state is usable",
+            job.name,
             self.backend.location,
             exc,
         )
+
+
+def _log_notes(decision: Decision) -> None:
+    for note in decision.notes:
+        logger.log(note.level, note.msg, *note.args)
+
+
+def _sleep(seconds: float) -> None:
+    threading.Event().wait(seconds)
 
 
 def _iso(timestamp: float) -> str:

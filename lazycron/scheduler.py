@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ._log import ProblemLog, logger
 from ._threads import Handle, start_thread
-from .backend import Backend, FileBackend, default_state_dir
+from .backends import Backend, FileBackend, default_state_dir
 from .clock import Clock, SystemClock
 from .errors import ConfigurationError
 from .jobs import Job, Registry, default_registry
@@ -196,6 +196,12 @@ class Scheduler:
         now = self.clock.time()
         ready: list[str] = []
         with self._mutex:
+            if self.runner.wall_clock_stepped_back():
+                # A plan made while the wall clock was far ahead would wait until that
+                # date: forget it, and read every job's state again.
+                self._registry_version = -1
+                self._planned.clear()
+                self._heap.clear()
             self._sync_registry()
             while self._heap and self._heap[0][0] <= now + TICK_TOLERANCE:
                 if peek:

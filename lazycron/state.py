@@ -1,7 +1,7 @@
 """Per-job state: the last claimed tick, the run in progress and a bounded history.
 
 This module is the data model and its JSON form only; where the bytes live is a
-backend's business (see :mod:`lazycron.backend`). Decoding is strict: anything that
+backend's business (see :mod:`lazycron.backends`). Decoding is strict: anything that
 is not exactly a state we wrote raises :class:`StateFormatError`, which callers treat
 as "unreadable", never as a crash.
 """
@@ -14,6 +14,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "ERROR_SUMMARY_BYTES",
+    "HOST_BYTES",
+    "MAX_HISTORY_LIMIT",
+    "MAX_STATE_BYTES",
     "SCHEMA_VERSION",
     "JobState",
     "Outcome",
@@ -21,10 +25,24 @@ __all__ = [
     "StateFormatError",
     "Trigger",
     "decode",
+    "decode_record",
     "encode",
+    "limit_text",
 ]
 
 SCHEMA_VERSION = 1
+
+# What a reader accepts: a state is a few kilobytes, and a planted multi-gigabyte file must
+# not be slurped. Everything a writer puts in a state is bounded so that a state we write
+# always stays under this (see MAX_HISTORY_LIMIT and tests/test_state.py).
+MAX_STATE_BYTES = 1 << 20
+# Bounds on the only free-form texts of a run, in bytes of their JSON form (ASCII-escaped,
+# so a character costs 1 to 12 bytes; the bound is on bytes, not characters).
+ERROR_SUMMARY_BYTES = 1000
+HOST_BYTES = 255
+# The most runs a history may keep: 1 + 500 runs of the largest encoding a run can have
+# (about 1.6 KB) stay well under MAX_STATE_BYTES; a test builds that worst case.
+MAX_HISTORY_LIMIT = 500
 
 Outcome = Literal["running", "ok", "failed", "interrupted", "skipped"]
 Trigger = Literal["schedule", "rerun", "manual"]
@@ -50,6 +68,10 @@ class Run:
     ended: float | None = None
     error: str | None = None
     skipped: int = 0  # earlier ticks coalesced into this run
+    # The owning process's start time (clock ticks since boot, from /proc/<pid>/stat): with
+    # host and pid it tells a live owner from a dead one whose pid was reused. ``None``
+    # where the platform does not say, or in states written before it was recorded.
+    proc_start: int | None = None
 
     @property
     def duration(self) -> float | None:
@@ -69,11 +91,24 @@ class JobState:
     current: Run | None = None
     history: list[Run] = field(default_factory=list)
     schedule: str = ""  # for humans reading status; the code's declaration is the truth
+    # The schedule the ticks are claimed under, with its zone ("0 3 * * * in Europe/Berlin",
+    # "every 1m"), and when it was adopted. A declared schedule that differs starts the job
+    # afresh from that moment. ``None`` in states written before they were recorded.
+    schedule_key: str | None = None
+    since: float | None = None
 
     @property
     def reference(self) -> float:
-        """The instant the next tick is counted from: the last claimed tick, or first sight."""
-        return self.first_seen if self.last_tick is None else self.last_tick
+        """The instant the next tick is counted from: the last claimed tick, or the moment
+        the current schedule was adopted (first sight, a schedule change, a clock reset),
+        whichever is later. ``last_tick`` only moves forward."""
+        adopted = self.first_seen if self.since is None else self.since
+        return adopted if self.last_tick is None else max(self.last_tick, adopted)
+
+    @property
+    def anchor(self) -> float:
+        """Where an interval grid starts: the moment the current schedule was adopted."""
+        return self.first_seen if self.since is None else self.since
 
     @property
     def last_run(self) -> Run | None:
@@ -84,12 +119,42 @@ class JobState:
         del self.history[:-limit]
 
 
-def encode(state: JobState) -> bytes:
-    payload = {"version": SCHEMA_VERSION, **asdict(state)}
-    return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+def limit_text(text: str, max_bytes: int) -> str:
+    """``text`` cut so that its JSON form is at most ``max_bytes`` bytes (quotes included)."""
+    if len(json.dumps(text)) <= max_bytes:
+        return text
+    low, high = 0, len(text)  # the longest prefix that fits, found by bisection
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(json.dumps(text[:middle] + "...")) <= max_bytes:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + "..."
+
+
+def encode(state: JobState, *, revision: int = 0) -> bytes:
+    """The JSON form of ``state``; ``revision`` is the file backend's record version.
+
+    Never more than :data:`MAX_STATE_BYTES`: a state read from elsewhere (an older
+    lazycron, a hand edit) may carry more history than this one writes, and the oldest runs
+    are dropped rather than writing a file no reader would accept.
+    """
+    payload = {"version": SCHEMA_VERSION, "revision": revision, **asdict(state)}
+    while True:
+        data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+        history = payload["history"]
+        if len(data) <= MAX_STATE_BYTES or not history:
+            return data
+        del history[: max(1, len(history) // 10)]
 
 
 def decode(data: bytes) -> JobState:
+    return decode_record(data)[0]
+
+
+def decode_record(data: bytes) -> tuple[JobState, int]:
+    """The state and its record version (0 for files written before it was kept)."""
     try:
         raw = json.loads(data)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -106,13 +171,17 @@ def decode(data: bytes) -> JobState:
         history = raw.get("history", [])
         if not isinstance(history, list):
             raise StateFormatError("history is not a list")
-        return JobState(
+        key = raw.get("schedule_key")
+        state = JobState(
             first_seen=_number(raw["first_seen"]),
             last_tick=_optional_number(raw.get("last_tick")),
             current=None if current is None else _run(current),
             history=[_run(item) for item in history],
             schedule=str(raw.get("schedule", "")),
+            schedule_key=None if key is None else _text(key),
+            since=_optional_number(raw.get("since")),
         )
+        return state, _integer(raw.get("revision", 0))
     except (KeyError, TypeError, OverflowError) as exc:
         raise StateFormatError(f"missing or mistyped field ({exc!r})") from None
 
@@ -136,6 +205,7 @@ def _run(raw: Any) -> Run:
         ended=_optional_number(raw.get("ended")),
         error=None if error is None else _text(error),
         skipped=_integer(raw.get("skipped", 0)),
+        proc_start=None if raw.get("proc_start") is None else _integer(raw["proc_start"]),
     )
 
 

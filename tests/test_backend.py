@@ -7,8 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from lazycron.backend import FileBackend, default_state_dir
-from lazycron.state import JobState, Run
+from lazycron.backends import FileBackend, default_state_dir
+from lazycron.backends.file import _HAS_ON_ACQUIRED, _FileJobLock
+from lazycron.state import (
+    ERROR_SUMMARY_BYTES,
+    HOST_BYTES,
+    MAX_HISTORY_LIMIT,
+    MAX_STATE_BYTES,
+    JobState,
+    Run,
+    decode,
+    encode,
+    limit_text,
+)
 
 
 def test_default_state_dir_is_per_user_and_per_application(
@@ -48,10 +59,13 @@ def test_state_round_trips_and_is_written_atomically(tmp_path: Path) -> None:
         Run(run_id="r", tick=60.0, started=61.0, pid=7, host="h", outcome="ok", ended=62.5),
         limit=10,
     )
-    backend.write("job", state)
-    assert backend.read("job") == state
-    # only the final file remains: no temp files are left behind
-    assert [p.name for p in (tmp_path / "state").iterdir()] == [backend.path_for("job").name]
+    assert backend.write("job", state, expected=None)
+    snapshot = backend.read("job")
+    assert snapshot is not None and snapshot.state == state and snapshot.version == 1
+    # only the final file (and the job's lock file) remain: no temp files are left behind
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == sorted(
+        [backend.path_for("job").name, backend.lock_path_for("job").name]
+    )
     assert backend.path_for("job").stat().st_mode & 0o777 == 0o600
 
 
@@ -63,3 +77,130 @@ def test_a_relative_state_dir_is_fixed_at_construction(
     monkeypatch.chdir("/")  # daemonising servers chdir after loading the app
     assert backend.directory == tmp_path / "var" / "cron"
     assert os.path.isabs(backend.location)
+
+
+def test_the_largest_state_lazycron_writes_is_read_back(tmp_path: Path) -> None:
+    """The bound behind MAX_HISTORY_LIMIT: a full history of the largest runs there can
+    be (every free-form text at its bound, in characters that JSON escapes the most,
+    every number at its longest) plus a run in progress stays under what the reader
+    accepts."""
+    worst_text = "\N{PILE OF POO}\x00" * 100_000
+    longest_float = -1.7976931348623157e308
+
+    def worst_run() -> Run:
+        return Run(
+            run_id="f" * 32,
+            tick=longest_float,
+            started=longest_float,
+            pid=2**63,
+            host=limit_text(worst_text, HOST_BYTES),
+            outcome="interrupted",
+            trigger="schedule",
+            ended=longest_float,
+            error=limit_text(worst_text, ERROR_SUMMARY_BYTES),
+            skipped=2**63,
+            proc_start=2**63,
+        )
+
+    state = JobState(
+        first_seen=longest_float,
+        last_tick=longest_float,
+        current=worst_run(),
+        schedule=limit_text(worst_text, 1000),
+        schedule_key=limit_text(worst_text, 1000),
+        since=longest_float,
+    )
+    for _ in range(MAX_HISTORY_LIMIT + 10):
+        state.record(worst_run(), MAX_HISTORY_LIMIT)
+    data = encode(state, revision=2**63)
+    assert len(data) <= MAX_STATE_BYTES
+    backend = FileBackend(tmp_path)
+    assert backend.write("job", state, expected=None)
+    snapshot = backend.read("job")
+    assert snapshot is not None and len(snapshot.state.history) == MAX_HISTORY_LIMIT
+
+
+def test_a_state_too_large_for_the_reader_is_trimmed_not_written(tmp_path: Path) -> None:
+    """A state read from elsewhere (an older lazycron kept more) never becomes a file
+    that no reader accepts: the oldest runs go first."""
+    state = JobState(first_seen=1.0)
+    for i in range(5000):
+        run = Run(run_id=str(i), tick=float(i), started=1.0, pid=1, host="h", error="x" * 900)
+        state.history.append(run)
+    data = encode(state)
+    assert len(data) <= MAX_STATE_BYTES
+    kept = decode(data).history
+    assert kept and kept[-1].run_id == "4999"
+
+
+def running_state(run_id: str) -> JobState:
+    run = Run(run_id=run_id, tick=60.0, started=61.0, pid=os.getpid(), host="elsewhere")
+    return JobState(first_seen=1.0, last_tick=60.0, current=run)
+
+
+def test_a_claim_holds_the_job_until_finish_and_a_stale_finish_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    backend = FileBackend(tmp_path)
+    backend.prepare()
+    lease = backend.claim("job", running_state("mine"), expected=None)
+    assert lease is not None and lease.token == "mine" and lease.renew_every is None
+    snapshot = backend.read("job")
+    assert snapshot is not None and snapshot.lease_live and snapshot.version == 1
+    # while the lease is held nobody else can write or claim, whatever version they expect
+    assert not backend.write("job", JobState(first_seen=2.0), expected=1)
+    assert backend.claim("job", running_state("rival"), expected=1) is None
+    # the record moves on under us (as after a lost lease): our finish must not land
+    path = backend.path_for("job")
+    path.write_bytes(encode(running_state("newer"), revision=7))
+    before = path.read_bytes()
+    assert lease.finish(lambda state: state.history.clear()) is False
+    assert path.read_bytes() == before
+    snapshot = backend.read("job")
+    assert snapshot is not None and not snapshot.lease_live  # released all the same
+
+
+def test_a_finish_records_the_outcome_and_frees_the_job(tmp_path: Path) -> None:
+    backend = FileBackend(tmp_path)
+    backend.prepare()
+    lease = backend.claim("job", running_state("mine"), expected=None)
+    assert lease is not None
+
+    def record(state: JobState) -> None:
+        assert state.current is not None
+        run, state.current = state.current, None
+        run.outcome = "ok"
+        state.record(run, 10)
+
+    assert lease.finish(record)
+    snapshot = backend.read("job")
+    assert snapshot is not None and snapshot.version == 2 and not snapshot.lease_live
+    assert [r.outcome for r in snapshot.state.history] == ["ok"]
+    assert backend.write("job", snapshot.state, expected=2)
+
+
+def test_a_lock_file_replaced_under_the_locker_makes_it_stand_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cleaner unlinks the lock file between our open and our flock, at every try: we
+    never write under a lock that excludes nobody."""
+    if not _HAS_ON_ACQUIRED:  # pragma: no cover - filelock < 4.3 offers no hook
+        pytest.skip("this filelock cannot hand over the locked descriptor")
+    backend = FileBackend(tmp_path)
+    backend.prepare()
+    check = _FileJobLock._check_inode
+
+    def cleaner_first(self: _FileJobLock, fd: int) -> None:
+        self.path.unlink(missing_ok=True)
+        check(self, fd)
+
+    monkeypatch.setattr(_FileJobLock, "_check_inode", cleaner_first)
+    assert not backend.write("job", JobState(first_seen=1.0), expected=None)
+    assert backend.read("job") is None
+    # and a lock whose file disappears after it was taken knows it
+    monkeypatch.setattr(_FileJobLock, "_check_inode", check)
+    lock = backend._lock("job")
+    assert lock.acquire() and lock.still_named()
+    backend.lock_path_for("job").unlink()
+    assert not lock.still_named()
+    lock.release()

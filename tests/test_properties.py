@@ -8,9 +8,12 @@ latest tick since the previous run, if there is one.
 from __future__ import annotations
 
 import contextlib
+import copy
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from croniter import croniter
 from hypothesis import HealthCheck, given, settings
@@ -18,8 +21,10 @@ from hypothesis import strategies as st
 
 import lazycron
 from lazycron import Registry, Scheduler
-from lazycron.backend import FileBackend
-from lazycron.state import StateFormatError, decode
+from lazycron.backends import FileBackend
+from lazycron.decision import Action, Decision, Owner, decide, schedule_key, wants_attempt
+from lazycron.jobs import Job
+from lazycron.state import MAX_HISTORY_LIMIT, JobState, StateFormatError, decode
 
 from .conftest import FakeClock, run_check
 
@@ -86,7 +91,11 @@ def test_ticks_run_equal_coalesced_ticks_expected(schedule: str | float, gaps: l
         )
     with tempfile.TemporaryDirectory() as directory:
         scheduler = Scheduler(
-            registry, state_dir=directory, clock=clock, check_interval=0, history_limit=1000
+            registry,
+            state_dir=directory,
+            clock=clock,
+            check_interval=0,
+            history_limit=MAX_HISTORY_LIMIT,
         )
         first_seen = clock.time()
         run_check(scheduler)  # the first request: first sight
@@ -113,7 +122,7 @@ def test_arbitrary_bytes_never_escape_the_decoder(data: bytes) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=500))
 def test_arbitrary_state_file_reads_as_state_or_unreadable(data: bytes) -> None:
-    from lazycron.backend import StateUnreadableError
+    from lazycron.backends import StateUnreadableError
 
     with tempfile.TemporaryDirectory() as directory:
         backend = FileBackend(directory)
@@ -138,3 +147,97 @@ def test_job_names_map_to_distinct_safe_files(tmp_path: Path) -> None:
         assert path.parent == tmp_path
         assert not path.name.startswith(".")
         assert len(path.name) < 100
+
+
+# -- the decision alone: no backend, no threads, no files -----------------------------------
+
+OWNER = Owner(run_id="run", host="here", pid=1, proc_start=None)
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def declared(schedule: str | float, **options: Any) -> Job:
+    registry = Registry()
+    if isinstance(schedule, str):
+        lazycron.job(schedule, name="job", registry=registry, **options)(lambda: None)
+    else:
+        lazycron.job(every=schedule, name="job", registry=registry, **options)(lambda: None)
+    return registry.get("job")
+
+
+def finished(decision: Decision, now: float) -> JobState:
+    """What the shell does after a claim: run, then record the outcome."""
+    assert decision.state is not None and decision.run is not None
+    state = copy.deepcopy(decision.state)
+    run = state.current
+    assert run is not None
+    run.outcome, run.ended, state.current = "ok", now, None
+    state.record(run, MAX_HISTORY_LIMIT)
+    return state
+
+
+@settings(max_examples=150, deadline=None)
+@given(schedule=schedules, gaps=gaps)
+def test_the_decision_alone_claims_exactly_the_coalesced_ticks(
+    schedule: str | float, gaps: list[float]
+) -> None:
+    job = declared(schedule)
+    now = START.timestamp()
+    first = decide(job, None, lease_live=False, now=now, zone=UTC_ZONE, owner=OWNER)
+    assert first.action is Action.WRITE and first.state is not None
+    state, first_seen = first.state, now
+    claimed: list[tuple[float, int]] = []
+    requests = []
+    for gap in gaps:
+        now += gap
+        requests.append(now)
+        # whatever is due, a live lease elsewhere means: touch nothing
+        busy = decide(job, state, lease_live=True, now=now, zone=UTC_ZONE, owner=OWNER)
+        assert busy.action is Action.BUSY
+        decision = decide(job, state, lease_live=False, now=now, zone=UTC_ZONE, owner=OWNER)
+        wait_until = wants_attempt(job, state, now, UTC_ZONE)
+        if decision.action is Action.CLAIM:
+            assert wait_until is None  # the cheap pre-check never hides a due tick
+            assert decision.run is not None
+            claimed.append((decision.run.tick, decision.run.skipped))
+            state = finished(decision, now)
+        else:
+            assert decision.action is Action.WAIT
+            assert decision.next_due is not None and decision.next_due > now - 1e-3
+    assert claimed == expected_runs(all_ticks(schedule, first_seen, requests[-1]), requests)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    old=st.sampled_from(CRONS),
+    new=st.sampled_from(CRONS),
+    new_zone=st.sampled_from(["UTC", "Europe/Berlin", "Asia/Kolkata"]),
+    before=gaps,
+    after=gaps,
+)
+def test_after_a_schedule_change_no_tick_earlier_than_the_change_is_claimed(
+    old: str, new: str, new_zone: str, before: list[float], after: list[float]
+) -> None:
+    old_job, new_job = declared(old), declared(new, timezone=new_zone)
+    zone_of = {id(old_job): UTC_ZONE, id(new_job): ZoneInfo(new_zone)}  # as the runner does
+    changed = schedule_key(old_job, UTC_ZONE) != schedule_key(new_job, ZoneInfo(new_zone))
+    now, changed_at = START.timestamp(), float("inf")
+    state = decide(old_job, None, lease_live=False, now=now, zone=UTC_ZONE, owner=OWNER).state
+    for job, steps in ((old_job, before), (new_job, after)):
+        if job is new_job:
+            changed_at = now
+        zone = zone_of[id(job)]
+        for gap in steps:
+            now += gap
+            assert state is not None
+            decision = decide(job, state, lease_live=False, now=now, zone=zone, owner=OWNER)
+            if decision.action is Action.CLAIM:
+                assert decision.run is not None
+                # last_tick, the fencing token, only moves forward
+                assert state.last_tick is None or decision.run.tick > state.last_tick
+                if changed and job is new_job:
+                    assert decision.run.tick > changed_at
+                state = finished(decision, now)
+            elif decision.action is Action.WRITE:
+                state = decision.state
+    assert state is not None
+    assert state.schedule_key == schedule_key(new_job, ZoneInfo(new_zone))

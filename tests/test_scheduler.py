@@ -20,7 +20,7 @@ import pytest
 
 import lazycron
 from lazycron import Registry, Scheduler
-from lazycron.backend import FileBackend
+from lazycron.backends import FileBackend, Snapshot
 from lazycron.state import JobState, Run
 
 from .conftest import FakeClock, run_check
@@ -34,13 +34,13 @@ class CountingBackend(FileBackend):
         self.reads = 0
         self.writes = 0
 
-    def read(self, job_name: str) -> JobState | None:
+    def read(self, job_name: str) -> Snapshot | None:
         self.reads += 1
         return super().read(job_name)
 
-    def write(self, job_name: str, state: JobState) -> None:
+    def write(self, job_name: str, state: JobState, *, expected: int | None) -> bool:
         self.writes += 1
-        super().write(job_name, state)
+        return super().write(job_name, state, expected=expected)
 
 
 def history(scheduler: Scheduler, name: str = "job") -> list[Run]:
@@ -383,14 +383,14 @@ class TestInterrupted:
     def plant_dead_run(self, scheduler: Scheduler, tick: float) -> None:
         """What a worker killed mid-run leaves behind: a claim and a run in progress,
         and no lock held (the kernel released it when the process died)."""
-        job = scheduler.registry.get("job")
-        state = scheduler.runner.read(job)
-        assert state is not None
+        snapshot = scheduler.backend.read("job")
+        assert snapshot is not None
+        state = snapshot.state
         state.last_tick = tick
         state.current = Run(
             run_id="dead", tick=tick, started=tick + 1, pid=999_999, host="elsewhere"
         )
-        scheduler.backend.write("job", state)
+        assert scheduler.backend.write("job", state, expected=snapshot.version)
 
     def test_a_dead_run_is_recorded_and_the_job_waits_for_its_next_tick(
         self, make_scheduler, clock, calls, lazycron_log
@@ -500,10 +500,15 @@ class TestStorageProblems:
         class FullDisk(FileBackend):
             full = False
 
-            def write(self, job_name: str, state: JobState) -> None:
+            def write(self, job_name: str, state: JobState, *, expected: int | None) -> bool:
                 if self.full:
                     raise OSError(28, "No space left on device")
-                super().write(job_name, state)
+                return super().write(job_name, state, expected=expected)
+
+            def claim(self, job_name: str, state: JobState, *, expected: int | None) -> Any:
+                if self.full:
+                    raise OSError(28, "No space left on device")
+                return super().claim(job_name, state, expected=expected)
 
         backend = FullDisk(state_dir)
         scheduler = Scheduler(registry, backend=backend, clock=clock, check_interval=0)
@@ -580,7 +585,7 @@ def test_one_jobs_surprise_does_not_strand_the_others(
     class Surprising(FileBackend):
         broken = False
 
-        def read(self, job_name: str) -> JobState | None:
+        def read(self, job_name: str) -> Snapshot | None:
             if self.broken and job_name == "bad":
                 raise RuntimeError("a bug somewhere below us")
             return super().read(job_name)

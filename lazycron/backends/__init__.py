@@ -8,14 +8,17 @@ from .base import (
     StateUnreadableError,
     UnsafeStateDirError,
 )
+from .file import FileBackend, default_state_dir
 from .open import open_backend
 
 __all__ = [
     "Backend",
     "BackendError",
+    "FileBackend",
     "Lease",
     "Snapshot",
     "StateUnreadableError",
     "UnsafeStateDirError",
+    "default_state_dir",
     "open_backend",
 ]

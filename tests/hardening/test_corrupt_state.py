@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from lazycron.backend import FileBackend
+from lazycron.backends import FileBackend
 
 from ..apps.jobsite import read_log
 from ..serving import real_server

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from lazycron.backend import FileBackend
+from lazycron.backends import FileBackend
 from lazycron.state import Run
 
 from ..apps.jobsite import read_log
@@ -31,13 +31,13 @@ EVERY = 3.0
 
 
 def history(state_dir: Path, name: str = "sleeper") -> list[Run]:
-    state = FileBackend(state_dir).read(name)
-    return state.history if state else []
+    snapshot = FileBackend(state_dir).read(name)
+    return snapshot.state.history if snapshot else []
 
 
 def lock_is_free(state_dir: Path, name: str = "sleeper") -> bool:
     """Try the job's lock exactly as lazycron takes it (through the backend)."""
-    lock = FileBackend(state_dir).lock(name)
+    lock = FileBackend(state_dir)._lock(name)
     if not lock.acquire():
         return False
     lock.release()
@@ -115,6 +115,9 @@ def test_sigkill_of_the_worker_running_a_job(tmp_path: Path, rerun: bool) -> Non
             lambda: any(e == "end" and t == next_tick for e, t, _, _ in read_log(str(log))),
             2 * EVERY,
         ), "the next tick did not run"
+        # and its outcome is written (a moment after the job's own "end" line) before the
+        # server stops, which would otherwise cut the worker short in between
+        assert wait_for(lambda: any(r.tick == next_tick for r in history(state_dir)), EVERY)
     assert not load.errors and set(load.statuses) == {200}
     rows = read_log(str(log))
     (next_start,) = [r for r in rows if r[0] == "start" and r[1] == next_tick]
@@ -139,14 +142,15 @@ DIE_AFTER_CLAIM = textwrap.dedent(
     sys.path.insert(0, {root!r})
     import lazycron
     from lazycron import Registry, Scheduler
-    from lazycron.backend import FileBackend
+    from lazycron.backends import FileBackend
     from tests.conftest import FakeClock, run_check
 
     class DieAfterClaim(FileBackend):
-        def write(self, job_name, state):
-            super().write(job_name, state)
-            if {hook!r} == "claim-write" and state.current is not None:
+        def claim(self, job_name, state, *, expected):
+            lease = super().claim(job_name, state, expected=expected)
+            if {hook!r} == "claim-write" and lease is not None:
                 os.kill(os.getpid(), signal.SIGKILL)
+            return lease
 
     def die(job):
         os.kill(os.getpid(), signal.SIGKILL)
@@ -185,16 +189,20 @@ def test_death_between_claim_and_job_start(
     assert child.returncode == -signal.SIGKILL, child.stdout + child.stderr
     assert not marker.exists()  # it died before the job ran
     assert lock_is_free(state_dir, "job")
-    claimed = FileBackend(state_dir).read("job")
-    assert claimed is not None and claimed.current is not None
+    snapshot = FileBackend(state_dir).read("job")
+    assert snapshot is not None
+    claimed = snapshot.state
+    assert claimed.current is not None
     assert claimed.last_tick == start + 60
 
     seen = calls(every=60, clock=clock, rerun_interrupted=rerun)
     clock.advance(61)
     scheduler = make_scheduler()
     run_check(scheduler)
-    state = FileBackend(state_dir).read("job")
-    assert state is not None and state.current is None
+    snapshot = FileBackend(state_dir).read("job")
+    assert snapshot is not None
+    state = snapshot.state
+    assert state.current is None
     outcomes = [(r.tick - start, r.outcome, r.trigger) for r in state.history]
     assert outcomes[0] == (60, "interrupted", "schedule")
     assert seen == ([start + 61] if rerun else [])  # re-run once, or wait for the next tick
@@ -205,7 +213,8 @@ def test_death_between_claim_and_job_start(
 
 
 def state_ticks(state_dir: Path) -> list[float]:
-    state = FileBackend(state_dir).read("job")
-    assert state is not None
+    snapshot = FileBackend(state_dir).read("job")
+    assert snapshot is not None
+    state = snapshot.state
     first = state.first_seen
     return [r.tick - first for r in state.history]

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import lazycron
 from lazycron import Registry, Scheduler
 from lazycron.asgi import LazyCronMiddleware as ASGIMiddleware
-from lazycron.backend import FileBackend, StateUnreadableError, UnsafeStateDirError
+from lazycron.backends import FileBackend, StateUnreadableError, UnsafeStateDirError
 from lazycron.runner import Runner
 from lazycron.schedules import parse_interval
 from lazycron.state import SCHEMA_VERSION, JobState, Run, encode
@@ -256,9 +256,12 @@ def read_as_lazycron_does(data: bytes) -> None:
         backend = FileBackend(directory)
         backend.path_for("job").write_bytes(data)
         with contextlib.suppress(StateUnreadableError):
-            state = backend.read("job")
-            if state is not None:  # and what the scheduler computes from it must work too
-                job = lazycron.Job("job", lambda: None, parse_interval(60), None, None, False, None)
+            snapshot = backend.read("job")
+            if snapshot is not None:
+                state = snapshot.state  # and what the scheduler computes from it must work too
+                job = lazycron.Job(
+                    "job", lambda: None, parse_interval(60), None, None, False, None
+                )
                 runner = Runner(backend, FakeClock(), ZoneInfo("UTC"))
                 runner.needs_attempt(job, state, 1e9)
                 runner.next_due(job, state)

@@ -24,7 +24,8 @@ import pytest
 
 import lazycron
 from lazycron import Registry, Scheduler
-from lazycron.backend import FileBackend
+from lazycron.backends import FileBackend
+from lazycron.backends.file import FileLease
 from lazycron.state import JobState
 from lazycron.wsgi import LazyCronMiddleware
 
@@ -63,10 +64,15 @@ class InjectedWrites(FileBackend):
 
     failing: int | None = None
 
-    def write(self, job_name: str, state: JobState) -> None:
+    def write(self, job_name: str, state: JobState, *, expected: int | None) -> bool:
         if self.failing is not None:
             raise OSError(self.failing, os.strerror(self.failing))
-        super().write(job_name, state)
+        return super().write(job_name, state, expected=expected)
+
+    def claim(self, job_name: str, state: JobState, *, expected: int | None) -> FileLease | None:
+        if self.failing is not None:
+            raise OSError(self.failing, os.strerror(self.failing))
+        return super().claim(job_name, state, expected=expected)
 
 
 def test_missing_directory_is_created_private_and_jobs_resume(

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import requests
 
-from lazycron.backend import FileBackend
+from lazycron.backends import FileBackend
 from tests.integration.servers import APPS_DIR, KINDS, REPO_ROOT, App, Kind, Server
 
 SITE = APPS_DIR / "cronsite.py"
@@ -315,7 +315,8 @@ def interrupted_ticks(state_dir: Path) -> dict[str, set[float]]:
     for job in EVERY:
         state = None
         with contextlib.suppress(Exception):
-            state = backend.read(job)
+            snapshot = backend.read(job)
+            state = snapshot.state if snapshot else None
         ticks = {r.tick for r in state.history if r.outcome == "interrupted"} if state else set()
         if state and state.current and not pid_alive(state.current.pid):
             ticks.add(state.current.tick)
