@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ._app_scheduler import AppNotFoundError, find_scheduler, import_app
-from .backend import FileBackend, default_state_dir
+from .backends import FileBackend, default_state_dir
 from .errors import LazyCronError
 from .jobs import Job
 from .runner import Verdict

@@ -33,7 +33,7 @@ except ImportError as exc:  # pragma: no cover - tested in a subprocess without 
         f'lazycron.flask needs Flask ({exc}); install it with: pip install "lazycron[flask]"'
     ) from exc
 
-from .backend import Backend
+from .backends import Backend
 from .cli import execute
 from .clock import Clock
 from .errors import ConfigurationError, JobDefinitionError

@@ -21,7 +21,7 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from ..backends import FileBackend, UnsafeStateDirError, default_state_dir
+from ..backends import FileBackend, UnsafeStateDirError
 from ..errors import JobDefinitionError
 from ..jobs import default_registry
 from ..schedules import resolve_timezone

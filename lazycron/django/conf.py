@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from ..backend import default_state_dir
+from ..backends import default_state_dir
 from . import store
 
 __all__ = ["KEYS", "LazyCronSettings", "get_settings", "read_settings", "state_dir_of"]

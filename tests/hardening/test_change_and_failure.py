@@ -97,7 +97,9 @@ def test_editing_a_schedule_does_not_rerun_the_job_at_deploy(
     next_tick: str,
     described: str,
 ) -> None:
-    clock, seen, state_dir = FakeClock(MONDAY_0259), [], tmp_path / "state"
+    clock = FakeClock(MONDAY_0259)
+    seen: list[float] = []
+    state_dir = tmp_path / "state"
     before = deploy(state_dir, clock, seen, "0 3 * * *")
     run_check(before)  # first sight at 02:59
     clock.advance(60)
@@ -129,7 +131,9 @@ def test_editing_a_schedule_does_not_rerun_the_job_at_deploy(
 def test_editing_an_interval_re_anchors_it(
     tmp_path: Path, lazycron_log: pytest.LogCaptureFixture
 ) -> None:
-    clock, seen, state_dir = FakeClock(), [], tmp_path / "state"
+    clock = FakeClock()
+    seen: list[float] = []
+    state_dir = tmp_path / "state"
     start = clock.time()
     before = deploy(state_dir, clock, seen, every=60)
     run_check(before)
@@ -152,11 +156,13 @@ def test_editing_an_interval_re_anchors_it(
 def test_a_state_written_before_schedule_keys_is_adopted_silently(
     tmp_path: Path, lazycron_log: pytest.LogCaptureFixture
 ) -> None:
-    clock, seen, state_dir = FakeClock(), [], tmp_path / "state"
+    clock = FakeClock()
+    seen: list[float] = []
+    state_dir = tmp_path / "state"
     start = clock.time()
     backend = FileBackend(state_dir)
     backend.prepare()
-    old = {  # lazycron 0.1's file: no revision, no schedule_key, no since
+    old: dict[str, object] = {  # lazycron 0.1's file: no revision, no schedule_key, no since
         "version": 1,
         "first_seen": start - 30,
         "last_tick": None,
@@ -289,7 +295,8 @@ def test_a_deleted_lock_file_never_lets_a_run_overlap_itself(tmp_path: Path) -> 
 def test_a_forward_clock_glitch_does_not_stall_the_jobs(
     tmp_path: Path, lazycron_log: pytest.LogCaptureFixture, schedule: dict[str, Any]
 ) -> None:
-    clock, seen = FakeClock(), []
+    clock = FakeClock()
+    seen: list[float] = []
     args = (schedule["schedule"],) if "schedule" in schedule else ()
     options = {k: v for k, v in schedule.items() if k != "schedule"}
     scheduler = deploy(tmp_path / "state", clock, seen, *args, **options)

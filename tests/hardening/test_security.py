@@ -259,9 +259,7 @@ def read_as_lazycron_does(data: bytes) -> None:
             snapshot = backend.read("job")
             if snapshot is not None:
                 state = snapshot.state  # and what the scheduler computes from it must work too
-                job = lazycron.Job(
-                    "job", lambda: None, parse_interval(60), None, None, False, None
-                )
+                job = lazycron.Job("job", lambda: None, parse_interval(60), None, None, False, None)
                 runner = Runner(backend, FakeClock(), ZoneInfo("UTC"))
                 runner.needs_attempt(job, state, 1e9)
                 runner.next_due(job, state)
