@@ -27,7 +27,8 @@ class Command(BaseCommand):
             logging.getLogger("lazycron").addHandler(logging.StreamHandler(self.stderr))
             logging.getLogger("lazycron").setLevel(logging.DEBUG)
         # Runs happen in this process, whatever LAZYCRON["ENABLED"] says: ENABLED only
-        # governs the middleware. tick and run never trigger a check (DESIGN 2.10).
+        # governs the middleware. tick and run never trigger a check
+        # (docs/design.md#nothing-fires-from-the-wrong-place).
         scheduler = runtime.get_scheduler()
         namespace = argparse.Namespace(**options)
         status = execute(
