@@ -158,7 +158,10 @@ UTC_ZONE = ZoneInfo("UTC")
 def declared(schedule: str | float, **options: Any) -> Job:
     registry = Registry()
     if isinstance(schedule, str):
-        lazycron.job(schedule, name="job", registry=registry, **options)(lambda: None)
+        seconds = len(schedule.split()) == 6
+        lazycron.job(schedule, seconds=seconds, name="job", registry=registry, **options)(
+            lambda: None
+        )
     else:
         lazycron.job(every=schedule, name="job", registry=registry, **options)(lambda: None)
     return registry.get("job")
