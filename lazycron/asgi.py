@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ._middleware import MiddlewareBase
+from ._adapter import AdapterBase
 
 __all__ = ["LazyCronMiddleware"]
 
@@ -21,7 +21,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class LazyCronMiddleware(MiddlewareBase):
+class LazyCronMiddleware(AdapterBase):
     """Wrap an ASGI application: ``app = LazyCronMiddleware(app, state_dir="var/cron")``.
 
     Keyword arguments are those of :class:`lazycron.Scheduler`.
