@@ -44,7 +44,9 @@ class LazyCronMiddleware(AdapterBase):
 
 
 def _is_final(message: Message) -> bool:
+    """The last message of a response: a body or zero-copy send without ``more_body``, or
+    a path send (which is always whole)."""
     kind = message["type"]
-    if kind == "http.response.body":
+    if kind in ("http.response.body", "http.response.zerocopysend"):
         return not message.get("more_body", False)
     return bool(kind == "http.response.pathsend")
