@@ -41,7 +41,7 @@ __all__ = ["DEFAULT_CHECK_INTERVAL", "JobStatus", "Scheduler"]
 # Only a throttle on reading state while a job may be due (an idle site's fast path is
 # governed by the plan's wake-up, whatever this is): short enough that a job declared
 # every few seconds runs at its rate, no shorter than the retry of a busy job.
-DEFAULT_CHECK_INTERVAL = 30.0
+DEFAULT_CHECK_INTERVAL = 1.0
 
 _schedulers: weakref.WeakSet[Scheduler] = weakref.WeakSet()
 
@@ -169,10 +169,24 @@ class Scheduler:
                 dispatcher.dispatching.release()
 
     def _announce(self) -> None:
-        """One line per process, at its first check: the site is wired up."""
-        if not self._announced:
-            self._announced = True
-            logger.info("lazycron: %d jobs, state in %s", len(self.registry), self.backend.location)
+        """One line per process, at its first check: the site is wired up (and a warning
+        for each job that the check interval would make run less often than declared)."""
+        if self._announced:
+            return
+        self._announced = True
+        logger.info("lazycron: %d jobs, state in %s", len(self.registry), self.backend.location)
+        for job in self.registry:
+            every = getattr(job.schedule, "seconds", None)
+            if every is not None and every < self._check_interval:
+                logger.warning(
+                    "lazycron: job %r is declared every %gs but check_interval is %gs, so "
+                    "it runs at most every %gs; lower check_interval (the default is %gs)",
+                    job.name,
+                    every,
+                    self._check_interval,
+                    self._check_interval,
+                    DEFAULT_CHECK_INTERVAL,
+                )
 
     # -- synchronous entry points (the CLI, management commands, tests) --------------------
 

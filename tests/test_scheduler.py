@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -689,3 +689,57 @@ class TestWakeUpsAndProcesses:
         result = asyncio.run(view())
         assert result.ran is not None and result.ran.outcome == "ok", result.ran
         assert ran == ["ran"]
+
+
+class TestDefaultsAndDurations:
+    def test_with_default_settings_a_job_runs_at_its_declared_rate(
+        self, registry: Registry, state_dir: Path, clock: FakeClock, calls: Any
+    ) -> None:
+        """Steady traffic (a request every half second) and no check_interval given: a
+        job declared every 5 s runs every 5 s, not once per check interval."""
+        seen = calls(every="5s", clock=clock)
+        scheduler = Scheduler(registry, state_dir=state_dir, clock=clock)
+        for _ in range(120):  # one minute
+            run_check(scheduler)
+            clock.advance(0.5)
+        run_check(scheduler)
+        assert len(seen) == 12  # first seen at 0 s, then at 5, 10, ... 60 s
+
+    def test_a_check_interval_longer_than_a_jobs_interval_is_warned_about_once(
+        self, make_scheduler: Any, clock: FakeClock, calls: Any, lazycron_log: Any
+    ) -> None:
+        calls(every="5s", clock=clock)
+        scheduler = make_scheduler(check_interval="30s")
+        for _ in range(3):
+            run_check(scheduler)
+            clock.advance(30)
+        warnings = [r for r in lazycron_log.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1
+        assert "'job' is declared every 5s but check_interval is 30s" in warnings[0].getMessage()
+
+    def test_the_first_check_of_a_process_says_lazycron_is_wired_up(
+        self, make_scheduler: Any, clock: FakeClock, calls: Any, lazycron_log: Any
+    ) -> None:
+        calls(every="1h", clock=clock)
+        scheduler = make_scheduler()
+        for _ in range(3):
+            run_check(scheduler)
+            clock.advance(60)
+        lines = [r.getMessage() for r in lazycron_log.records if r.levelno == logging.INFO]
+        assert lines == [f"lazycron: 1 jobs, state in {scheduler.backend.location}"]
+
+    @pytest.mark.parametrize(
+        ("value", "seconds"),
+        [("30s", 30.0), ("1m30s", 90.0), (timedelta(minutes=2), 120.0), (0, 0.0), ("0s", 0.0)],
+    )
+    def test_check_interval_takes_the_duration_forms_of_every(
+        self, make_scheduler: Any, value: object, seconds: float
+    ) -> None:
+        assert make_scheduler(check_interval=value).check_interval == seconds
+
+    @pytest.mark.parametrize("value", [-1, "-5s", "soon", "30", float("nan"), True])
+    def test_a_bad_check_interval_is_refused_by_name(
+        self, make_scheduler: Any, value: object
+    ) -> None:
+        with pytest.raises(lazycron.ConfigurationError, match="check_interval"):
+            make_scheduler(check_interval=value)

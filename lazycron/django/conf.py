@@ -10,7 +10,6 @@ work in tests. Validation returns every problem at once, so the system check
 from __future__ import annotations
 
 import difflib
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,12 +19,16 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .._durations import parse_check_interval
+from ..errors import ConfigurationError
+from ..scheduler import DEFAULT_CHECK_INTERVAL
+
 __all__ = ["KEYS", "LazyCronSettings", "get_settings", "read_settings"]
 
 # Every accepted key, with what it must be (for messages).
 KEYS = {
     "STATE_DIR": "a path (str or pathlib.Path)",
-    "CHECK_INTERVAL": "seconds, a number >= 0",
+    "CHECK_INTERVAL": "seconds, a number >= 0, a timedelta or a string like '30s' or '1m'",
     "HISTORY_LIMIT": "an integer >= 1",
     "ENABLED": "True or False",
 }
@@ -36,7 +39,7 @@ class LazyCronSettings:
     """``settings.LAZYCRON`` with defaults applied, plus the Django settings we use."""
 
     state_dir: Path | None = None  # None: lazycron's per-user default directory
-    check_interval: float = 30.0
+    check_interval: float = DEFAULT_CHECK_INTERVAL
     history_limit: int = 50
     enabled: bool = True
     time_zone: str = "UTC"  # settings.TIME_ZONE: the zone cron expressions are read in
@@ -83,12 +86,7 @@ def _invalid(key: str, value: object) -> str | None:
     if key == "STATE_DIR":
         ok = value is None or isinstance(value, str | os.PathLike)
     elif key == "CHECK_INTERVAL":
-        ok = (
-            isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-            and value >= 0
-        )
+        ok = _check_interval(value) is not None
     elif key == "HISTORY_LIMIT":
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
     else:  # ENABLED: a bool, not a truthy string such as "false"
@@ -100,8 +98,16 @@ def _convert(key: str, value: Any) -> Any:
     if key == "STATE_DIR":
         return None if value is None else Path(value)
     if key == "CHECK_INTERVAL":
-        return float(value)
+        return _check_interval(value)
     return value
+
+
+def _check_interval(value: object) -> float | None:
+    """Seconds, in the forms ``every=`` takes (0 allowed); ``None`` if not a duration."""
+    try:
+        return parse_check_interval(value, "CHECK_INTERVAL")
+    except ConfigurationError:
+        return None
 
 
 _cached: LazyCronSettings | None = None
