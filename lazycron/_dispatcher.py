@@ -58,16 +58,47 @@ class Dispatcher:
         self._started_at = -math.inf
         self._began = True
 
-    def start(self, now_monotonic: float) -> None:
-        """Start a dispatcher thread; the caller holds :attr:`dispatching`, which the
-        thread releases when it is done."""
-        self._started_at, self._began = now_monotonic, False
-        start_thread(self._dispatch_in_thread, "lazycron-dispatch")
+    def check(self) -> None:
+        """Start a dispatcher thread if a job's planned time has come, else re-arm. Does
+        nothing while another check of this process is under way."""
+        if not self.dispatching.acquire(blocking=False):
+            self._notice_stuck()
+            return
+        handed_over = False
+        try:
+            now_monotonic = self.clock.monotonic()
+            self.plan.checked(now_monotonic)
+            if self.plan.has_ready(self.clock.time()):
+                self._started_at, self._began = now_monotonic, False
+                start_thread(self._dispatch_in_thread, "lazycron-dispatch")
+                handed_over = True  # the thread releases ``dispatching`` when done
+            else:
+                self._rearm()
+        except Exception:
+            self.problems.report("check", "lazycron: check failed", exc_info=True)
+        finally:
+            if not handed_over:
+                self.dispatching.release()
 
-    def notice_stuck(self, now_monotonic: float) -> None:
+    def run_due(self, timeout: float | None) -> list[tuple[str, Run]]:
+        """Attempt every job that is due, whatever this process planned, and wait for
+        them: the runs made."""
+        with self.dispatching:
+            self.plan.forget()
+            threads = self.dispatch()
+        for thread in threads:
+            if thread.handle is not None:
+                thread.handle.join(timeout)
+        return [
+            (thread.job.name, thread.result.ran)
+            for thread in threads
+            if thread.result is not None and thread.result.ran is not None
+        ]
+
+    def _notice_stuck(self) -> None:
         """A dispatcher that was started but never began means this server does not run
         Python threads (uWSGI without --enable-threads). Say so once, clearly."""
-        waited = now_monotonic - self._started_at
+        waited = self.clock.monotonic() - self._started_at
         if not self._began and waited > STUCK_AFTER:
             self.problems.report(
                 "threads",

@@ -1,4 +1,5 @@
-"""Reporting: what ``lazycron status`` shows, and the one test of "running too long".
+"""Reporting: what ``lazycron status`` shows, the one test of "running too long", and
+the line each process logs when it starts checking.
 
 The dispatcher logs an overrun and the status table flags it; both ask :func:`overrun`,
 so the two can never disagree about what "longer than expected" means.
@@ -9,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ._log import logger
 from .jobs import Job, Registry
 from .runner import Runner
 from .state import JobState, Run
 
-__all__ = ["JobStatus", "overrun", "statuses"]
+__all__ = ["JobStatus", "announce", "overrun", "statuses"]
 
 
 @dataclass(frozen=True)
@@ -49,3 +51,21 @@ def statuses(
         overrunning = overrun(job, running, now) is not None
         result.append(JobStatus(job, state, next_tick, running, overrunning))
     return result
+
+
+def announce(registry: Registry, location: str, check_interval: float) -> None:
+    """One INFO line at a process's first check (the site is wired up), and a warning for
+    each job that the check interval would make run less often than declared."""
+    logger.info("lazycron: %d jobs, state in %s", len(registry), location)
+    for job in registry:
+        every = getattr(job.schedule, "seconds", None)
+        if every is not None and every < check_interval:
+            logger.warning(
+                "lazycron: job %r is declared every %gs but check_interval is %gs, so it "
+                "runs at most every %gs; lower check_interval (or leave it out: the "
+                "default is 1s)",
+                job.name,
+                every,
+                check_interval,
+                check_interval,
+            )

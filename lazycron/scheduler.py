@@ -26,7 +26,7 @@ from ._dispatcher import Dispatcher
 from ._durations import Duration, parse_check_interval
 from ._log import ProblemLog, logger
 from ._plan import Plan
-from ._reporting import JobStatus, statuses
+from ._reporting import JobStatus, announce, statuses
 from ._threads import call_outside_event_loop
 from .backend import Backend, FileBackend, default_state_dir
 from .clock import Clock, SystemClock
@@ -145,48 +145,13 @@ class Scheduler:
             return
         try:
             self._own_process()
-            self._announce()
+            if not self._announced:
+                self._announced = True
+                announce(self.registry, self.backend.location, self._check_interval)
         except Exception:
             self.problems.report("check", "lazycron: check failed", exc_info=True)
             return
-        dispatcher = self.dispatcher
-        if not dispatcher.dispatching.acquire(blocking=False):
-            dispatcher.notice_stuck(self.monotonic())
-            return
-        handed_over = False
-        try:
-            now_monotonic = self.monotonic()
-            self.plan.checked(now_monotonic)
-            if self.plan.has_ready(self.clock.time()):
-                dispatcher.start(now_monotonic)
-                handed_over = True
-            else:
-                self.plan.rearm(self.clock.time(), self.monotonic())
-        except Exception:
-            self.problems.report("check", "lazycron: check failed", exc_info=True)
-        finally:
-            if not handed_over:
-                dispatcher.dispatching.release()
-
-    def _announce(self) -> None:
-        """One line per process, at its first check: the site is wired up (and a warning
-        for each job that the check interval would make run less often than declared)."""
-        if self._announced:
-            return
-        self._announced = True
-        logger.info("lazycron: %d jobs, state in %s", len(self.registry), self.backend.location)
-        for job in self.registry:
-            every = getattr(job.schedule, "seconds", None)
-            if every is not None and every < self._check_interval:
-                logger.warning(
-                    "lazycron: job %r is declared every %gs but check_interval is %gs, so "
-                    "it runs at most every %gs; lower check_interval (the default is %gs)",
-                    job.name,
-                    every,
-                    self._check_interval,
-                    self._check_interval,
-                    DEFAULT_CHECK_INTERVAL,
-                )
+        self.dispatcher.check()
 
     # -- synchronous entry points (the CLI, management commands, tests) --------------------
 
@@ -198,17 +163,7 @@ class Scheduler:
         """
         self._own_process()
         self.backend.prepare()
-        with self.dispatcher.dispatching:
-            self.plan.forget()  # a one-off caller looks at every job, whatever was planned
-            threads = self.dispatcher.dispatch()
-        for thread in threads:
-            if thread.handle is not None:
-                thread.handle.join(timeout)
-        return [
-            (thread.job.name, thread.result.ran)
-            for thread in threads
-            if thread.result is not None and thread.result.ran is not None
-        ]
+        return self.dispatcher.run_due(timeout)
 
     def run_now(self, name: str) -> AttemptResult:
         """Run one job now, under its lock, without consuming a scheduled tick.
