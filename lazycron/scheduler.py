@@ -22,10 +22,10 @@ from collections.abc import Iterable
 from datetime import tzinfo
 from pathlib import Path
 
-from ._dispatcher import Dispatcher
+from ._dispatcher import MIN_RETRY, STUCK_AFTER, Dispatcher
 from ._durations import Duration, parse_check_interval
 from ._log import ProblemLog, logger
-from ._plan import Plan
+from ._plan import MAX_SLEEP, Plan
 from ._reporting import JobStatus, announce, statuses
 from ._threads import call_outside_event_loop
 from .backend import Backend, FileBackend, default_state_dir
@@ -36,7 +36,14 @@ from .runner import AttemptResult, JobContext, Runner, in_job_thread, lazycron_t
 from .schedules import resolve_timezone
 from .state import Run
 
-__all__ = ["DEFAULT_CHECK_INTERVAL", "JobStatus", "Scheduler"]
+__all__ = [
+    "DEFAULT_CHECK_INTERVAL",
+    "MAX_SLEEP",
+    "MIN_RETRY",
+    "STUCK_AFTER",
+    "JobStatus",
+    "Scheduler",
+]
 
 # Only a throttle on reading state while a job may be due (an idle site's fast path is
 # governed by the plan's wake-up, whatever this is): short enough that a job declared
