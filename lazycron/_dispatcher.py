@@ -1,7 +1,7 @@
 """The dispatcher: the threads that turn due jobs into attempts, off the request.
 
-:meth:`Dispatcher.start` (from a check) starts at most one short-lived dispatcher thread.
-That thread pops the jobs whose time has come from the plan (so its cost grows with the
+:meth:`Dispatcher.check` (after a response) starts at most one short-lived dispatcher
+thread. It pops the jobs whose time has come from the plan (so its cost grows with the
 number of *due* jobs, not registered ones), reads each one's state, and starts one
 short-lived thread per job that really needs its lock. That thread runs
 :meth:`Runner.attempt` (lock, re-read, claim, run, record) and hands the job back to the
