@@ -12,7 +12,9 @@ Two servers need care:
 
 * **gevent** workers monkey-patch ``threading`` into greenlets, so a "thread" would run
   on the worker's event loop and a CPU-busy job would stall every request of that
-  worker. Under gevent we run on a real OS thread from the hub's thread pool.
+  worker. Under gevent we start a real OS thread with the unpatched ``_thread`` module.
+  Not one from the hub's thread pool: it has 10 threads, so ten long jobs would starve
+  every other job of that worker (and the application's own use of the pool).
 * **uWSGI** started without ``--enable-threads`` may never run Python threads (older
   releases did not; 2.0.31 did). We warn once at the first thread we start, and the
   scheduler reports a dispatcher that never began (see ``Scheduler.check``).
@@ -20,15 +22,18 @@ Two servers need care:
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ._context import in_short_lived_thread, mark_short_lived
 from ._log import logger
 
-__all__ = ["Handle", "in_short_lived_thread", "start_thread"]
+__all__ = ["Handle", "call_outside_event_loop", "in_short_lived_thread", "start_thread"]
+
+T = TypeVar("T")
 
 
 class Handle(Protocol):
@@ -39,17 +44,26 @@ class Handle(Protocol):
     def join(self, timeout: float | None = None) -> None: ...
 
 
-class _PoolHandle:
-    """A job on gevent's thread pool, shaped like a ``threading.Thread``."""
+class _NativeHandle:
+    """A real OS thread started under gevent, shaped like a ``threading.Thread``.
 
-    def __init__(self, result: Any) -> None:
-        self._result = result
+    Its end is signalled with an unpatched lock: a patched one would belong to the hub
+    of whichever thread made it.
+    """
+
+    def __init__(self, allocate_lock: Callable[[], Any]) -> None:
+        self._running = allocate_lock()
+        self._running.acquire()
+
+    def finished(self) -> None:
+        self._running.release()
 
     def is_alive(self) -> bool:
-        return not self._result.ready()
+        return bool(self._running.locked())
 
     def join(self, timeout: float | None = None) -> None:
-        self._result.wait(timeout)
+        if self._running.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
+            self._running.release()
 
 
 _warned_uwsgi = False
@@ -64,13 +78,49 @@ def start_thread(target: Callable[[], None], name: str) -> Handle:
         target()
 
     if _gevent_patched():
-        import gevent
-
-        return _PoolHandle(gevent.get_hub().threadpool.spawn(marked))
+        return _start_native_thread(marked)
     _warn_if_uwsgi_without_threads()
     thread = threading.Thread(target=marked, name=name, daemon=True)
     thread.start()
     return thread
+
+
+def _start_native_thread(target: Callable[[], None]) -> Handle:
+    from gevent.monkey import get_original
+
+    start_new_thread, allocate_lock = get_original("_thread", ["start_new_thread", "allocate_lock"])
+    handle = _NativeHandle(allocate_lock)
+
+    def run() -> None:
+        try:
+            target()
+        finally:
+            handle.finished()
+
+    start_new_thread(run, ())
+    return handle
+
+
+def call_outside_event_loop(function: Callable[[], T], name: str) -> T:
+    """``function()``, here; or, if this thread runs an event loop (an async view or
+    test), on a thread of its own, waited for, so that it may run an event loop too."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function()
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            outcome.append(function())
+        except BaseException as exc:  # raised in the caller, as if it ran there
+            failure.append(exc)
+
+    start_thread(call, name).join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def _gevent_patched() -> bool:

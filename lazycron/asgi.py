@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ._middleware import MiddlewareBase
+from ._adapter import AdapterBase
 
 __all__ = ["LazyCronMiddleware"]
 
@@ -21,7 +21,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class LazyCronMiddleware(MiddlewareBase):
+class LazyCronMiddleware(AdapterBase):
     """Wrap an ASGI application: ``app = LazyCronMiddleware(app, state_dir="var/cron")``.
 
     Keyword arguments are those of :class:`lazycron.Scheduler`.
@@ -44,7 +44,9 @@ class LazyCronMiddleware(MiddlewareBase):
 
 
 def _is_final(message: Message) -> bool:
+    """The last message of a response: a body or zero-copy send without ``more_body``, or
+    a path send (which is always whole)."""
     kind = message["type"]
-    if kind == "http.response.body":
+    if kind in ("http.response.body", "http.response.zerocopysend"):
         return not message.get("more_body", False)
     return bool(kind == "http.response.pathsend")

@@ -149,6 +149,34 @@ class TestASGI:
         assert checks_before_final == [False, False, False]
         assert seen == ["ran"]
 
+    def test_a_final_zero_copy_send_ends_the_response(
+        self, scheduler: Scheduler, registry, clock: FakeClock
+    ) -> None:
+        """``http.response.zerocopysend`` (the ASGI zero-copy extension) is a body message:
+        the response ends with the first one that has no ``more_body``."""
+        seen: list[str] = []
+        lazycron.job(every=10, name="job", registry=registry)(lambda: seen.append("ran"))
+
+        async def send_file(scope: Any, receive: Any, send: Any) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            for more in (True, False):
+                await send({"type": "http.response.zerocopysend", "file": 0, "more_body": more})
+
+        app = ASGIMiddleware(send_file, scheduler=scheduler)
+        self.serve(app, http_scope())  # first sight
+        scheduler.wait_idle()
+        clock.advance(10)
+        checks_before_final: list[bool] = []
+
+        def on_send(message: dict[str, Any]) -> None:
+            scheduler.wait_idle()
+            checks_before_final.append(bool(seen))
+
+        self.serve(app, http_scope(), on_send)
+        scheduler.wait_idle()
+        assert checks_before_final == [False, False, False]
+        assert seen == ["ran"]
+
     @pytest.mark.parametrize("kind", ["lifespan", "websocket"])
     def test_other_scopes_pass_straight_through(self, scheduler: Scheduler, kind: str) -> None:
         scheduler.wake_at = float("-inf")
@@ -188,3 +216,10 @@ def test_middleware_builds_its_scheduler_from_keywords(registry: Registry, state
     assert app.scheduler.backend.location == str(state_dir)
     app2 = ASGIMiddleware(asgi_hello, state_dir=state_dir, check_interval=7, registry=registry)
     assert app2.scheduler.check_interval == 7
+
+
+def test_middlewares_take_check_interval_as_a_duration(registry, state_dir) -> None:  # type: ignore[no-untyped-def]
+    app = WSGIMiddleware(hello_app, state_dir=state_dir, check_interval="1m", registry=registry)
+    assert app.scheduler.check_interval == 60
+    app2 = ASGIMiddleware(asgi_hello, state_dir=state_dir, check_interval="0s", registry=registry)
+    assert app2.scheduler.check_interval == 0

@@ -77,3 +77,23 @@ def test_gevent_worker_keeps_serving_while_a_cpu_bound_job_runs(tmp_path: Path) 
     slowest = max(during, default=0.0)
     assert slowest < 0.5, f"a request waited {slowest:.3f}s behind a 1.5 s CPU-bound job"
     assert len(during) >= 5
+
+
+def test_gevent_worker_keeps_a_quick_job_on_schedule_while_12_long_jobs_run(
+    tmp_path: Path,
+) -> None:
+    """gevent's hub has a pool of 10 threads: jobs run there would queue behind ten long
+    ones. A quick job declared every second must keep running every second or so."""
+    pytest.importorskip("gevent", reason="pip install gevent (in the test extra)")
+    log = tmp_path / "quick.log"
+    env = {"LAZYCRON_STATE_DIR": str(tmp_path / "state"), "JOB_LOG": str(log)}
+    argv = [*GUNICORN, "-k", "gevent", "-w", "1", "tests.apps.crowdsite:application"]
+    with real_server(argv, env, tmp_path / "server.log") as url, requests.Session() as session:
+        began = time.time()
+        while time.time() - began < 9:  # steady traffic while the long jobs sleep 8 s
+            assert session.get(url, timeout=5).status_code == 200
+            time.sleep(0.1)
+    runs = [float(line) for line in log.read_text().split()] if log.exists() else []
+    # first sight at 0 s, then a run each second: allow a generous margin, not a queue
+    during = [when for when in runs if began + 2 <= when <= began + 8]
+    assert len(during) >= 4, f"the quick job ran {len(during)} times in 6 s: {runs}"

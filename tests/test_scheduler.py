@@ -8,11 +8,13 @@ lazycron's threads by joining them.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import logging
 import os
+import signal
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -602,3 +604,148 @@ def test_one_jobs_surprise_does_not_strand_the_others(
     clock.advance(1)  # the bad job is retried after MIN_RETRY, not forgotten
     run_check(scheduler)
     assert sorted(ran) == ["bad", "good"]
+
+
+class TestWakeUpsAndProcesses:
+    def test_a_wake_up_planned_meanwhile_is_never_lost(self, make_scheduler, clock, calls) -> None:
+        """The dispatcher re-arms after starting a job's thread; if that thread plans the
+        job's next tick and re-arms in between, the dispatcher must not overwrite the
+        newer wake-up with one computed from the older plan (the job would wait up to
+        MAX_SLEEP in this process). The clock makes the interleaving certain: once a job
+        thread exists, the dispatcher's next reading of the clock waits for it to end."""
+
+        class Interleaving(FakeClock):
+            def time(self) -> float:
+                if threading.current_thread().name == "lazycron-dispatch":
+                    for thread in threading.enumerate():
+                        if thread.name.startswith("lazycron:"):
+                            thread.join(10)
+                return super().time()
+
+        interleaving = Interleaving()
+        seen = calls(every=5, clock=interleaving)
+        scheduler = make_scheduler(clock=interleaving)
+        run_check(scheduler)  # first sight
+        interleaving.advance(5)
+        run_check(scheduler)
+        assert len(seen) == 1
+        interleaving.advance(5)
+        assert scheduler.due(), "the next tick's wake-up was lost"
+        run_check(scheduler)
+        assert len(seen) == 2
+
+    def test_a_child_forked_without_pythons_fork_hooks_starts_afresh(
+        self, registry: Registry, state_dir: Path, clock: FakeClock
+    ) -> None:
+        """uWSGI forks from C and calls Python's at-fork hooks only with
+        ``py-call-osafterfork``. A child forked while the parent's dispatcher was busy must
+        still run jobs: the scheduler notices the new pid at its first check."""
+        parent = os.getpid()
+        ran_in = state_dir.parent / "ran-in"
+        lazycron.job(every=10, name="job", registry=registry)(
+            lambda: ran_in.write_text(str(os.getpid()))
+        )
+        release, stalled = threading.Event(), threading.Event()
+
+        class Stalling(FileBackend):
+            def read(self, job_name: str) -> JobState | None:
+                if os.getpid() == parent and not release.is_set():
+                    stalled.set()
+                    release.wait(10)  # the parent's dispatcher is mid-way at the fork
+                return super().read(job_name)
+
+        scheduler = Scheduler(registry, backend=Stalling(state_dir), clock=clock, check_interval=0)
+        release.set()
+        run_check(scheduler)  # first sight
+        release.clear()
+        clock.advance(10)
+        scheduler.check()
+        assert stalled.wait(10)  # the dispatcher thread now waits inside read()
+        child = ctypes.PyDLL(None).fork()  # libc's fork: no at-fork hook runs
+        if child == 0:
+            ok = False
+            signal.alarm(20)  # a child that hangs fails the test instead of stalling it
+            try:
+                scheduler.check()
+                scheduler.wait_idle(10)
+                ok = ran_in.exists() and ran_in.read_text() == str(os.getpid())
+            finally:
+                os._exit(0 if ok else 1)
+        _, status = os.waitpid(child, 0)
+        release.set()  # only now: the parent's run of that tick would make the child's busy
+        assert scheduler.wait_idle(10)
+        assert os.waitstatus_to_exitcode(status) == 0, "the forked child never ran the job"
+
+    def test_run_now_of_an_async_job_inside_a_running_event_loop(
+        self, make_scheduler, registry
+    ) -> None:
+        """An async view or test calls run_now(): the job needs an event loop of its own."""
+        ran: list[str] = []
+
+        @lazycron.job(every=60, name="job", registry=registry)
+        async def job() -> None:
+            await asyncio.sleep(0)
+            ran.append("ran")
+
+        scheduler = make_scheduler()
+
+        async def view() -> Any:
+            return scheduler.run_now("job")
+
+        result = asyncio.run(view())
+        assert result.ran is not None and result.ran.outcome == "ok", result.ran
+        assert ran == ["ran"]
+
+
+class TestDefaultsAndDurations:
+    def test_with_default_settings_a_job_runs_at_its_declared_rate(
+        self, registry: Registry, state_dir: Path, clock: FakeClock, calls: Any
+    ) -> None:
+        """Steady traffic (a request every half second) and no check_interval given: a
+        job declared every 5 s runs every 5 s, not once per check interval."""
+        seen = calls(every="5s", clock=clock)
+        scheduler = Scheduler(registry, state_dir=state_dir, clock=clock)
+        for _ in range(120):  # one minute
+            run_check(scheduler)
+            clock.advance(0.5)
+        run_check(scheduler)
+        assert len(seen) == 12  # first seen at 0 s, then at 5, 10, ... 60 s
+
+    def test_a_check_interval_longer_than_a_jobs_interval_is_warned_about_once(
+        self, make_scheduler: Any, clock: FakeClock, calls: Any, lazycron_log: Any
+    ) -> None:
+        calls(every="5s", clock=clock)
+        scheduler = make_scheduler(check_interval="30s")
+        for _ in range(3):
+            run_check(scheduler)
+            clock.advance(30)
+        warnings = [r for r in lazycron_log.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1
+        assert "'job' is declared every 5s but check_interval is 30s" in warnings[0].getMessage()
+
+    def test_the_first_check_of_a_process_says_lazycron_is_wired_up(
+        self, make_scheduler: Any, clock: FakeClock, calls: Any, lazycron_log: Any
+    ) -> None:
+        calls(every="1h", clock=clock)
+        scheduler = make_scheduler()
+        for _ in range(3):
+            run_check(scheduler)
+            clock.advance(60)
+        lines = [r.getMessage() for r in lazycron_log.records if r.levelno == logging.INFO]
+        assert lines == [f"lazycron: 1 jobs, state in {scheduler.backend.location}"]
+
+    @pytest.mark.parametrize(
+        ("value", "seconds"),
+        [("30s", 30.0), ("1m30s", 90.0), (timedelta(minutes=2), 120.0), (0, 0.0), ("0s", 0.0)],
+    )
+    def test_check_interval_takes_the_duration_forms_of_every(
+        self, make_scheduler: Any, value: object, seconds: float
+    ) -> None:
+        assert make_scheduler(check_interval=value).check_interval == seconds
+
+    @pytest.mark.parametrize("value", [-1, "-5s", "soon", "30", float("nan"), True])
+    def test_a_bad_check_interval_is_refused_by_name(
+        self, make_scheduler: Any, value: object
+    ) -> None:
+        with pytest.raises(lazycron.ConfigurationError, match="check_interval"):
+            make_scheduler(check_interval=value)

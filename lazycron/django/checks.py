@@ -4,7 +4,8 @@
 * ``lazycron.E002``: the state directory is unusable and cannot be created;
 * ``lazycron.E003``: an unknown or invalid key in ``settings.LAZYCRON``;
 * ``lazycron.E004``: two functions declared under one job name;
-* ``lazycron.W001``: jobs are declared but the middleware is not in ``MIDDLEWARE``.
+* ``lazycron.W001``: jobs are declared but the middleware is not in ``MIDDLEWARE``;
+* ``lazycron.W010``: ``CHECK_INTERVAL`` is longer than a job's ``every=``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,13 @@ TAG = "lazycron"
 
 
 def register_checks() -> None:
-    for check in (check_jobs, check_state_dir, check_settings, check_middleware):
+    for check in (
+        check_jobs,
+        check_state_dir,
+        check_settings,
+        check_middleware,
+        check_check_interval,
+    ):
         register(check, TAG, Tags.compatibility)
     register_store_checks()  # E101, W102-W104: the backend (store_checks.py)
 
@@ -173,3 +180,25 @@ def check_middleware(
             id="lazycron.W001",
         )
     ]
+
+
+def check_check_interval(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """W010: a job declared more often than each process looks would run less often."""
+    conf, _ = read_settings()
+    warnings: list[CheckMessage] = []
+    for job in default_registry:
+        every = getattr(job.schedule, "seconds", None)
+        if every is not None and every < conf.check_interval:
+            warnings.append(
+                Warning(
+                    f"job {job.name!r} is declared every {every:g}s but CHECK_INTERVAL is "
+                    f"{conf.check_interval:g}s, so it runs at most every "
+                    f"{conf.check_interval:g}s",
+                    hint="Lower LAZYCRON['CHECK_INTERVAL'] (or leave it out: the default is 1s).",
+                    obj=job.name,
+                    id="lazycron.W010",
+                )
+            )
+    return warnings

@@ -10,7 +10,6 @@ work in tests. Validation returns every problem at once, so the system check
 from __future__ import annotations
 
 import difflib
-import math
 import os
 import sys
 from collections.abc import Mapping
@@ -21,7 +20,10 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .._durations import parse_check_interval
 from ..backends import default_state_dir
+from ..errors import ConfigurationError
+from ..scheduler import DEFAULT_CHECK_INTERVAL
 from . import store
 
 __all__ = ["KEYS", "LazyCronSettings", "get_settings", "read_settings", "state_dir_of"]
@@ -29,7 +31,7 @@ __all__ = ["KEYS", "LazyCronSettings", "get_settings", "read_settings", "state_d
 # Every accepted key, with what it must be (for messages).
 KEYS = {
     "STATE_DIR": "a path (str or pathlib.Path)",
-    "CHECK_INTERVAL": "seconds, a number >= 0",
+    "CHECK_INTERVAL": "seconds, a number >= 0, a timedelta or a string like '30s' or '1m'",
     "HISTORY_LIMIT": "an integer >= 1",
     "ENABLED": "True or False",
     **store.KEYS,  # BACKEND, DATABASE, LEASE: where job records live (see store.py)
@@ -41,7 +43,7 @@ class LazyCronSettings:
     """``settings.LAZYCRON`` with defaults applied, plus the Django settings we use."""
 
     state_dir: Path | None = None  # None: see state_dir_of()
-    check_interval: float = 30.0
+    check_interval: float = DEFAULT_CHECK_INTERVAL
     history_limit: int = 50
     enabled: bool = True
     time_zone: str = "UTC"  # settings.TIME_ZONE: the zone cron expressions are read in
@@ -93,12 +95,7 @@ def _invalid(key: str, value: object) -> str | None:
     if key == "STATE_DIR":
         ok = value is None or isinstance(value, str | os.PathLike)
     elif key == "CHECK_INTERVAL":
-        ok = (
-            isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-            and value >= 0
-        )
+        ok = _check_interval(value) is not None
     elif key == "HISTORY_LIMIT":
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
     else:  # ENABLED: a bool, not a truthy string such as "false"
@@ -109,9 +106,19 @@ def _invalid(key: str, value: object) -> str | None:
 def _convert(key: str, value: Any) -> Any:
     if key == "STATE_DIR":
         return None if value is None else Path(value)
-    if key in {"CHECK_INTERVAL", "LEASE"}:
+    if key == "CHECK_INTERVAL":
+        return _check_interval(value)
+    if key == "LEASE":
         return float(value)
     return value
+
+
+def _check_interval(value: object) -> float | None:
+    """Seconds, in the forms ``every=`` takes (0 allowed); ``None`` if not a duration."""
+    try:
+        return parse_check_interval(value, "CHECK_INTERVAL")
+    except ConfigurationError:
+        return None
 
 
 def state_dir_of(conf: LazyCronSettings) -> Path:

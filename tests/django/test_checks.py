@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from unittest import mock
 
 from django.core.checks import run_checks
 from django.test import override_settings
 
 import lazycron
+from lazycron.django import checks
 from lazycron.django.checks import check_jobs
 
 from .conftest import run_django
@@ -139,3 +141,16 @@ def test_checks_run_under_manage_py_check_with_their_ids() -> None:
     result = run_django(CHECK, env={"DJANGO_SETTINGS_MODULE": "tests.django.settings"})
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_w010_check_interval_longer_than_a_jobs_interval() -> None:
+    registry = lazycron.Registry()
+    lazycron.job(every="5s", name="often", registry=registry)(lambda: None)
+    lazycron.job("* * * * *", name="cron", registry=registry)(lambda: None)
+    with mock.patch.object(checks, "default_registry", registry):
+        with override_settings(LAZYCRON={"CHECK_INTERVAL": "30s"}):
+            warned = [m for m in run_checks(tags=["lazycron"]) if m.id == "lazycron.W010"]
+        with override_settings(LAZYCRON={"CHECK_INTERVAL": "5s"}):
+            assert not [m for m in run_checks(tags=["lazycron"]) if m.id == "lazycron.W010"]
+    assert [m.obj for m in warned] == ["often"]
+    assert "declared every 5s but CHECK_INTERVAL is 30s" in warned[0].msg

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,14 @@ def test_values_are_read_and_converted(tmp_path: Path) -> None:
     assert conf.check_interval == 5.0 and isinstance(conf.check_interval, float)
     assert conf.history_limit == 3
     assert conf.time_zone == "Europe/Berlin"  # settings.TIME_ZONE, from the test settings
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [("30s", 30.0), ("1m30s", 90.0), (timedelta(seconds=2), 2.0), ("0s", 0.0)]
+)
+def test_check_interval_takes_the_duration_forms_of_every(value: object, seconds: float) -> None:
+    with override_settings(LAZYCRON={"CHECK_INTERVAL": value}):
+        assert get_settings().check_interval == seconds
 
 
 def test_override_settings_reaches_the_scheduler(tmp_path: Path) -> None:

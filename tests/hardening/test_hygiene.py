@@ -131,5 +131,5 @@ def test_no_growth_in_threads_fds_or_memory(
     print(f"hygiene: {runs[0] - warm_runs} runs, memory {halves} B, fds {open_fds() - fds:+d}")
     assert min(halves) < 128 * 1024, f"memory grew by {halves} B per 50,000 requests: {top}"
     assert max(halves) < 4 * 1024 * 1024, f"memory grew by {halves} B: {top}"
-    assert len(scheduler._heap) <= 2 * len(registry) and len(scheduler._threads) <= 3
+    assert len(scheduler.plan) <= 2 * len(registry) and len(scheduler.dispatcher.threads) <= 3
     assert time.monotonic() - began < 90
