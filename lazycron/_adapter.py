@@ -7,7 +7,7 @@ from datetime import tzinfo
 from typing import Any
 
 from ._durations import Duration
-from .backend import Backend
+from .backends import Backend
 from .clock import Clock
 from .jobs import Registry
 from .runner import JobContext

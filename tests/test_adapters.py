@@ -218,7 +218,7 @@ def test_middleware_builds_its_scheduler_from_keywords(registry: Registry, state
     assert app2.scheduler.check_interval == 7
 
 
-def test_middlewares_take_check_interval_as_a_duration(registry, state_dir) -> None:  # type: ignore[no-untyped-def]
+def test_middlewares_take_check_interval_as_a_duration(registry, state_dir) -> None:
     app = WSGIMiddleware(hello_app, state_dir=state_dir, check_interval="1m", registry=registry)
     assert app.scheduler.check_interval == 60
     app2 = ASGIMiddleware(asgi_hello, state_dir=state_dir, check_interval="0s", registry=registry)

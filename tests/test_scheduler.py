@@ -648,7 +648,7 @@ class TestWakeUpsAndProcesses:
         release, stalled = threading.Event(), threading.Event()
 
         class Stalling(FileBackend):
-            def read(self, job_name: str) -> JobState | None:
+            def read(self, job_name: str) -> Snapshot | None:
                 if os.getpid() == parent and not release.is_set():
                     stalled.set()
                     release.wait(10)  # the parent's dispatcher is mid-way at the fork
