@@ -26,7 +26,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from lazycron import Registry, Scheduler  # noqa: E402
+from lazycron import Registry, Scheduler, default_registry  # noqa: E402
 from lazycron.django import runtime  # noqa: E402
 
 from ..conftest import FakeClock  # noqa: E402
@@ -37,6 +37,20 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="session", autouse=True)
 def database() -> None:
     call_command("migrate", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def only_the_test_sites_jobs() -> Iterator[None]:
+    """The default registry holds the test site's jobs (from its cron.py) and, in a whole
+    run, jobs that other test modules declared when they were imported (tests/apps/cliapps
+    declares one every 5 s). The site's system checks must judge the site's jobs alone."""
+    others = [job for job in default_registry if not job.name.startswith("testapp.")]
+    for job in others:
+        default_registry.remove(job.name)
+    yield
+    for job in others:
+        if job.name not in default_registry:
+            default_registry.add(job)
 
 
 @pytest.fixture
