@@ -1,4 +1,6 @@
-"""Shared fixtures: an injected clock, a private registry and state directory."""
+"""Shared fixtures: an injected clock, a private registry and state directory.
+
+Fixtures only: the helpers tests share are in tests/helpers/."""
 
 from __future__ import annotations
 
@@ -12,10 +14,6 @@ import pytest
 import lazycron
 from lazycron import Registry, Scheduler
 from lazycron.testing import FakeClock
-
-# FakeClock is re-exported for the tests that import it from tests.conftest (explicitly,
-# so mypy's strict no-implicit-reexport accepts it).
-__all__ = ["FakeClock", "run_check"]
 
 
 @pytest.fixture
@@ -31,6 +29,13 @@ def registry() -> Registry:
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "state"
+
+
+@pytest.fixture
+def scheduler(registry: Registry, state_dir: Path, clock: FakeClock) -> Scheduler:
+    """A scheduler on the private registry, state directory and fake clock (the WSGI and
+    ASGI middleware tests wrap it)."""
+    return Scheduler(registry, state_dir=state_dir, clock=clock, check_interval=0)
 
 
 @pytest.fixture
@@ -73,10 +78,3 @@ def calls(registry: Registry) -> Callable[..., list[float]]:
 def lazycron_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.INFO, logger="lazycron")
     return caplog
-
-
-def run_check(scheduler: Scheduler) -> None:
-    """What an adapter does after a response, then wait for the threads to finish."""
-    if scheduler.due():
-        scheduler.check()
-    assert scheduler.wait_idle(10)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from .apps.jobsite import read_log
+from .helpers import overlapping
 
 pytestmark = pytest.mark.integration
 
@@ -34,15 +35,6 @@ WORKER = textwrap.dedent(
     print(checks)
     """
 )
-
-
-def overlapping(rows: list[tuple[str, float, int, float]]) -> list[float]:
-    """Ticks whose run started before the previous run had ended."""
-    spans: dict[float, list[float]] = {}
-    for _event, tick, _pid, when in rows:
-        spans.setdefault(tick, []).append(when)
-    ordered = sorted((times[0], times[-1], tick) for tick, times in spans.items())
-    return [b[2] for a, b in itertools.pairwise(ordered) if b[0] < a[1]]
 
 
 @pytest.mark.parametrize("processes", [4, 6])

@@ -25,8 +25,9 @@ from lazycron.backends import FileBackend
 from lazycron.decision import Action, Decision, Owner, decide, schedule_key, wants_attempt
 from lazycron.jobs import Job
 from lazycron.state import MAX_HISTORY_LIMIT, JobState, StateFormatError, decode
+from lazycron.testing import FakeClock
 
-from .conftest import FakeClock, run_check
+from .helpers import run_check
 
 START = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
 CRONS = [

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from .apps.jobsite import BODY, read_log
-from .serving import real_server
+from .helpers.serving import real_server
 
 pytestmark = pytest.mark.integration
 

@@ -24,25 +24,9 @@ import lazycron
 from lazycron import Registry, Scheduler
 from lazycron.backends import FileBackend, Snapshot
 from lazycron.state import JobState, Run
+from lazycron.testing import FakeClock
 
-from .conftest import FakeClock, run_check
-
-
-class CountingBackend(FileBackend):
-    """The file backend, counting what each operation costs in disk access."""
-
-    def __init__(self, directory: Path) -> None:
-        super().__init__(directory)
-        self.reads = 0
-        self.writes = 0
-
-    def read(self, job_name: str) -> Snapshot | None:
-        self.reads += 1
-        return super().read(job_name)
-
-    def write(self, job_name: str, state: JobState, *, expected: int | None) -> bool:
-        self.writes += 1
-        return super().write(job_name, state, expected=expected)
+from .helpers import CountingBackend, run_check
 
 
 def history(scheduler: Scheduler, name: str = "job") -> list[Run]:

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from .apps.framingsite import BODY
-from .serving import real_server
+from .helpers.serving import real_server
 
 pytestmark = pytest.mark.integration
 

@@ -3,8 +3,8 @@
 Every store is private to the session (its own database or key prefix, dropped at the
 end) and every test uses job names of its own, so tests never see each other's records.
 
-The file backend joins the contract suite by adding ``"file"`` to ``STORES`` and a
-``file_store`` fixture below, once it implements :mod:`lazycron.backends.base`.
+The file backend joins the contract suite by adding ``"file"`` to ``STORES`` (helpers.py)
+and a ``file_store`` fixture below, once it implements :mod:`lazycron.backends.base`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,26 +21,8 @@ import pytest
 from lazycron.backends.base import Backend
 
 from . import services
+from .helpers import STORES, Store
 from .stores import close_opened, open_spec
-
-#: The stores every contract test runs against. The file backend's hook: add "file" here.
-STORES = ["redis", "postgresql", "mariadb", "sqlite"]
-
-
-@dataclass
-class Store:
-    """A store under test: how to reach it, and the test-only ways to damage it."""
-
-    name: str
-    spec: dict[str, Any]  # for child processes (see stores.open_spec)
-    corrupt: Callable[[str, bytes], None]  # overwrite a job's stored state bytes
-    lose: Callable[[str], None]  # delete a job's record and lease, as a lost store would
-    unreachable: Callable[[], Backend]  # a backend of this kind whose store is down
-    lease_can_expire: bool = True  # False for the file backend: its lease is an OS lock
-
-    def backend(self, **overrides: Any) -> Backend:
-        """A new backend on this store: another "host" as far as the store can tell."""
-        return open_spec(self.spec, **overrides)
 
 
 @pytest.fixture(autouse=True)

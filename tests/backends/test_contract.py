@@ -7,56 +7,18 @@ for its users, the test names the report it reproduces.
 
 from __future__ import annotations
 
-import copy
 import time
-import uuid
 from collections.abc import Callable
 
 import pytest
 
 from lazycron._threads import start_thread
-from lazycron.backends.base import Backend, BackendError, Lease, Snapshot, StateUnreadableError
-from lazycron.state import JobState, Run
+from lazycron.backends.base import Backend, BackendError, Lease, StateUnreadableError
+from lazycron.state import JobState
 
-from .conftest import Store
+from .helpers import Store, claim, claimed, done, first_sight, new_state
 
 SHORT_LEASE = 0.5
-
-
-def new_state() -> JobState:
-    return JobState(first_seen=1_000.0, schedule="every 60s")
-
-
-def claimed(snapshot: Snapshot | None, tick: float) -> JobState:
-    """The state a host writes to claim ``tick``: last_tick moves, the run is current."""
-    state = new_state() if snapshot is None else copy.deepcopy(snapshot.state)
-    state.last_tick = tick
-    state.current = Run(
-        run_id=uuid.uuid4().hex, tick=tick, started=tick + 0.5, pid=1, host="test-host"
-    )
-    return state
-
-
-def done(state: JobState) -> None:
-    """What a finish applies: the run ends and goes into the history."""
-    assert state.current is not None
-    run = state.current
-    run.outcome, run.ended = "ok", run.started + 1
-    state.current = None
-    state.record(run, limit=50)
-
-
-def first_sight(backend: Backend, job: str) -> Snapshot:
-    assert backend.write(job, new_state(), expected=None)
-    snapshot = backend.read(job)
-    assert snapshot is not None
-    return snapshot
-
-
-def claim(backend: Backend, job: str, tick: float) -> Lease | None:
-    snapshot = backend.read(job)
-    assert snapshot is not None
-    return backend.claim(job, claimed(snapshot, tick), expected=snapshot.version)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -19,8 +19,7 @@ from lazycron._threads import start_thread
 from lazycron.backends.base import BackendError
 
 from . import services
-from .conftest import Store
-from .test_contract import claim, done, first_sight
+from .helpers import Store, claim, done, first_sight
 
 
 class ViewFailed(Exception):

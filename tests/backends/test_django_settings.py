@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from . import services
-from .conftest import Store
+from .helpers import Store
 
 
 @pytest.fixture

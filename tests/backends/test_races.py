@@ -14,7 +14,7 @@ import json
 import pytest
 
 from . import services
-from .conftest import STORES, Store
+from .helpers import STORES, Store
 
 RACERS = 6
 TICKS = 25

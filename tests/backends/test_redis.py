@@ -24,7 +24,7 @@ import pytest
 from lazycron.backends.base import BackendError
 
 from . import services
-from .test_contract import claim, claimed, done, first_sight
+from .helpers import claim, claimed, done, first_sight
 
 TIMEOUT = 0.5  # the backend's socket timeouts in these tests
 

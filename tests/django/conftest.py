@@ -1,37 +1,37 @@
 """Django is set up here, and only here, so the rest of tests/ never sees it.
 
 Each session gets its own directory for the SQLite database and the state directory,
-through the environment that tests/django/settings.py reads.
+through the environment that tests/django/settings.py reads: made when pytest loads this
+file (before it imports the test modules, which need Django set up), removed at the end.
+Fixtures only: the helpers the tests share are in tests/django/helpers.py.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import django
 import pytest
+from django.core.management import call_command
 
-_var = tempfile.mkdtemp(prefix="lazycron-django-tests-")
-os.environ["LAZYCRON_TEST_VAR"] = _var
-os.environ["DJANGO_SETTINGS_MODULE"] = "tests.django.settings"
+from lazycron import Registry, Scheduler, default_registry
+from lazycron.django import runtime
+from lazycron.testing import FakeClock
 
-import django  # noqa: E402 - the environment above must be set first
 
-django.setup()
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ["LAZYCRON_TEST_VAR"] = tempfile.mkdtemp(prefix="lazycron-django-tests-")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.django.settings"
+    django.setup()
 
-from django.core.management import call_command  # noqa: E402
 
-from lazycron import Registry, Scheduler, default_registry  # noqa: E402
-from lazycron.django import runtime  # noqa: E402
-
-from ..conftest import FakeClock  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[2]
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(os.environ.pop("LAZYCRON_TEST_VAR"), ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -72,23 +72,3 @@ def site(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Scheduler]]
     for scheduler in made:
         assert scheduler.wait_idle(10), "a lazycron thread was still running after the test"
     runtime.reset()
-
-
-def run_django(
-    code: str, *, extra_apps: str = "", env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a fresh interpreter with the test settings (plus ``extra_apps``)."""
-    environment = {
-        **os.environ,
-        "LAZYCRON_TEST_EXTRA_APPS": extra_apps,
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )

@@ -14,7 +14,7 @@ import lazycron
 from lazycron.django import checks
 from lazycron.django.checks import check_jobs
 
-from .conftest import run_django
+from .helpers import run_django
 
 CHECK = (
     "import django; django.setup(); from django.core.management import call_command; "

@@ -15,7 +15,7 @@ from django.test import override_settings
 
 from lazycron.django import runtime
 
-from .conftest import REPO
+from .helpers import REPO
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 import lazycron
 from lazycron.django import discovery
 
-from .conftest import run_django
+from .helpers import run_django
 
 
 def test_lazycron_in_installed_apps_uses_our_app_config() -> None:

@@ -20,8 +20,7 @@ from django.test.utils import CaptureQueriesContext
 import lazycron
 from lazycron import Registry
 from lazycron.middleware import LazyCronMiddleware
-
-from ..conftest import FakeClock
+from lazycron.testing import FakeClock
 
 
 def declare(registry: Registry, clock: FakeClock) -> list[float]:

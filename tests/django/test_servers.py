@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .conftest import REPO
+from .helpers import REPO
 
 pytestmark = pytest.mark.integration
 

@@ -30,8 +30,7 @@ from lazycron.backends import FileBackend, UnsafeStateDirError
 from lazycron.testing import FakeClock
 
 from ..apps.jobsite import read_log
-from ..conftest import run_check
-from ..test_multiprocess import overlapping
+from ..helpers import overlapping, run_check
 from ._tools import ROOT, tmpfs, wait_for
 
 MONDAY_0259 = datetime(2026, 1, 5, 2, 59, tzinfo=UTC)

@@ -16,9 +16,9 @@ import pytest
 import lazycron
 from lazycron import Scheduler
 from lazycron.scheduler import MAX_SLEEP
+from lazycron.testing import FakeClock
 
-from ..conftest import FakeClock, run_check
-from ..test_scheduler import CountingBackend
+from ..helpers import CountingBackend, run_check
 
 
 @pytest.mark.parametrize(("schedule", "grid"), [({"every": 60}, 60), ("*/5 * * * *", 300)])

@@ -19,7 +19,7 @@ import pytest
 from lazycron.backends import FileBackend
 
 from ..apps.jobsite import read_log
-from ..serving import real_server
+from ..helpers.serving import real_server
 from ._tools import Load, env_for_site, gunicorn, wait_for
 
 pytestmark = pytest.mark.integration

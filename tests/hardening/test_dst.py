@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 import pytest
 
 import lazycron
+from lazycron.testing import FakeClock
 
-from ..conftest import FakeClock, run_check
+from ..helpers import run_check
 
 
 def utc(text: str) -> float:

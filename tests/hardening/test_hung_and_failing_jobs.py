@@ -14,9 +14,10 @@ from typing import Any
 
 import lazycron
 from lazycron import Scheduler
+from lazycron.testing import FakeClock
 from lazycron.wsgi import LazyCronMiddleware
 
-from ..conftest import FakeClock, run_check
+from ..helpers import run_check
 
 
 def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 import lazycron
+from lazycron.testing import FakeClock
 from lazycron.wsgi import LazyCronMiddleware
 
-from ..conftest import FakeClock
 from ._tools import tmpfs
 
 REQUESTS = 100_000

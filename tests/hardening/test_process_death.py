@@ -21,8 +21,8 @@ from lazycron.backends import FileBackend
 from lazycron.state import Run
 
 from ..apps.jobsite import read_log
-from ..conftest import run_check
-from ..serving import real_server
+from ..helpers import run_check
+from ..helpers.serving import real_server
 from ._tools import ROOT, Load, env_for_site, gunicorn, os_environ_with, pid_gone, wait_for
 
 pytestmark = pytest.mark.integration
@@ -143,7 +143,8 @@ DIE_AFTER_CLAIM = textwrap.dedent(
     import lazycron
     from lazycron import Registry, Scheduler
     from lazycron.backends import FileBackend
-    from tests.conftest import FakeClock, run_check
+    from lazycron.testing import FakeClock
+    from tests.helpers import run_check
 
     class DieAfterClaim(FileBackend):
         def claim(self, job_name, state, *, expected):

@@ -25,9 +25,10 @@ from lazycron.backends import FileBackend, StateUnreadableError, UnsafeStateDirE
 from lazycron.runner import Runner
 from lazycron.schedules import parse_interval
 from lazycron.state import SCHEMA_VERSION, JobState, Run, encode
+from lazycron.testing import FakeClock
 from lazycron.wsgi import LazyCronMiddleware as WSGIMiddleware
 
-from ..conftest import FakeClock, run_check
+from ..helpers import run_check
 
 NOBODY = 65534
 

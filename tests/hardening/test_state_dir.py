@@ -27,9 +27,9 @@ from lazycron import Registry, Scheduler
 from lazycron.backends import FileBackend
 from lazycron.backends.file import FileLease
 from lazycron.state import JobState
+from lazycron.testing import FakeClock
 from lazycron.wsgi import LazyCronMiddleware
 
-from ..conftest import FakeClock
 from ._tools import fill, read_only, tmpfs
 
 BODY = b"the app's own response\n"

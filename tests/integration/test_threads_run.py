@@ -8,7 +8,7 @@ Two kinds are known to lose such threads (``Kind.threads_may_not_run``): gunicor
 ``--max-requests`` recycling kills them with their worker, and Debian's uWSGI without
 ``enable-threads`` only moves them during a request. They are not asserted here; what
 users see there is: runs recorded as interrupted (test_proof_gunicorn) and a warning in the
-log (test_proof_uwsgi, tests/test_uwsgi_threads.py).
+log (test_proof_uwsgi, tests/test_threads.py).
 """
 
 from __future__ import annotations

@@ -11,8 +11,7 @@ from django.test import Client
 
 import lazycron
 from lazycron.django import runtime
-
-from ..conftest import FakeClock
+from lazycron.testing import FakeClock
 
 
 def test_a_job_thread_writes_through_the_orm_and_closes_its_connection(
