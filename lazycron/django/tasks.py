@@ -8,13 +8,15 @@ transaction (:meth:`lazycron.django.database.DatabaseBackend.transaction_with`).
 
 from __future__ import annotations
 
+import importlib
+
 __all__ = ["DATABASE_TASK_BACKENDS", "task_database"]
 
 # Task backends that keep tasks as rows of a model, by the module of their class, with the
-# (app label, model) of those rows: django-tasks-db's DatabaseBackend, for Django 6's
+# (module, class) of that model: django-tasks-db's DatabaseBackend, for Django 6's
 # django.tasks and for the django-tasks backport alike.
 DATABASE_TASK_BACKENDS = {
-    "django_tasks_db.backend": ("django_tasks_db", "DBTaskResult"),
+    "django_tasks_db.backend": ("django_tasks_db.models", "DBTaskResult"),
 }
 
 
@@ -24,8 +26,8 @@ def task_database(task_backend: object) -> str | None:
     model = DATABASE_TASK_BACKENDS.get(type(task_backend).__module__)
     if model is None:
         return None
-    from django.apps import apps
     from django.db import router
 
-    alias: str = router.db_for_write(apps.get_model(*model))
+    module, name = model
+    alias: str = router.db_for_write(getattr(importlib.import_module(module), name))
     return alias
