@@ -255,12 +255,15 @@ class DatabaseBackend:
     def _shared_transaction(self) -> Iterator[None]:
         from django.db import connections, transaction
 
-        with transaction.atomic(using=self.alias):
-            self._local.shared = connections[self.alias]
-            try:
-                yield
-            finally:
-                self._local.shared = None
+        try:
+            with transaction.atomic(using=self.alias):
+                self._local.shared = connections[self.alias]
+                try:
+                    yield
+                finally:
+                    self._local.shared = None
+        except DatabaseError as exc:  # the commit failed: claim and task stand or fall together
+            raise BackendError(self._explain(exc)) from exc
 
     # -- statements ---------------------------------------------------------------------
 

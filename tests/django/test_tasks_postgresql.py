@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import django
 import pytest
 import requests
 
@@ -33,7 +34,12 @@ from lazycron.state import JobState, decode
 from ..backends.services import PG, require
 from ..backends.services import closed_port as free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        django.VERSION < (5, 2), reason="django-tasks-db, the database task backend, needs 5.2"
+    ),
+]
 
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS = "tests.django.tasksite.settings"
@@ -280,3 +286,31 @@ def test_a_web_worker_killed_between_claim_and_commit_leaves_neither_claim_nor_t
     assert state is not None and state.last_run is not None
     assert [run.outcome for run in state.history] == ["enqueued"] * len(state.history)
     assert len(db.tasks()) == len(state.history)
+
+
+def test_a_failed_enqueue_rolls_back_its_claim_and_is_recorded_as_failed(
+    db: Postgres, tmp_path: Path
+) -> None:
+    """The second task's INSERT fails in the database (a duplicate id), which aborts the
+    shared transaction: its claim goes with it, and the run is then recorded as failed
+    (with the database's error) on lazycron's own connection."""
+    migrate(db)
+    port, log = free_port(), tmp_path / "host.log"
+    with gunicorn(db, port, 3, log, LAZYCRON_TASKS_FIXED_ID="1"):
+        wait_until_serving(port, log)
+
+        def failed_once() -> bool:
+            traffic([port], 0.5)
+            state = db.job_state()
+            return state is not None and any(run.outcome == "failed" for run in state.history)
+
+        wait_for(failed_once, 30, "a failed enqueue")
+    state = db.job_state()
+    assert state is not None and state.current is None
+    failed = [run for run in state.history if run.outcome == "failed"]
+    enqueued = [run for run in state.history if run.outcome == "enqueued"]
+    assert [run.task_id for run in enqueued] == [str(uuid.UUID(int=1))]
+    assert failed and all("IntegrityError" in (run.error or "") for run in failed)
+    assert all(run.task_id is None for run in failed)
+    assert len(db.tasks()) == 1  # the first task; the failed ones left nothing
+    assert len({run.tick for run in state.history}) == len(state.history)

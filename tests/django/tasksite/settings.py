@@ -33,7 +33,11 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 # The task backend writes its rows to the "default" database, where lazycron keeps its job
 # records (apps.py): a tick's claim and its task commit in one transaction.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TASKS: dict[str, dict[str, object]] = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+if os.environ.get("LAZYCRON_TASKS_FIXED_ID"):
+    # Every task gets the same id: the second enqueue fails in the database (a duplicate
+    # key), inside the transaction it shares with lazycron's claim.
+    TASKS["default"]["OPTIONS"] = {"id_function": "tests.django.tasksite.ids.fixed_id"}
 LAZYCRON = {"CHECK_INTERVAL": 0.5}
 LOGGING = {
     "version": 1,
