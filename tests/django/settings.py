@@ -17,6 +17,8 @@ TASKS_MODULE = "django.tasks" if importlib.util.find_spec("django.tasks") else "
 INSTALLED_APPS = [
     "django.contrib.contenttypes",  # an app without cron.py
     *(["django_tasks"] if TASKS_MODULE == "django_tasks" else []),
+    # The database task backend (Django >= 5.2), for the shared transaction's tests.
+    *(["django_tasks_db"] if importlib.util.find_spec("django_tasks_db") else []),
     "lazycron",
     "tests.django.testapp",
     *[app for app in os.environ.get("LAZYCRON_TEST_EXTRA_APPS", "").split(",") if app],
@@ -27,9 +29,14 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR / "
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "Europe/Berlin"  # cron expressions are read in it, unless a job names its own
-# tests/django/test_tasks.py: tasks run inline, or are kept in memory.
+# tests/django/test_tasks.py: tasks run inline, kept in memory, or in this database.
 TASKS = {
     "default": {"BACKEND": f"{TASKS_MODULE}.backends.immediate.ImmediateBackend"},
     "dummy": {"BACKEND": f"{TASKS_MODULE}.backends.dummy.DummyBackend", "QUEUES": ["beat"]},
+    **(
+        {"database": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+        if importlib.util.find_spec("django_tasks_db")
+        else {}
+    ),
 }
 LAZYCRON = {"STATE_DIR": VAR / "lazycron", "CHECK_INTERVAL": 30}

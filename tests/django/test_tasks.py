@@ -15,7 +15,7 @@ import json
 import threading
 from argparse import Namespace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.conf import settings
@@ -55,6 +55,14 @@ def report_tick(tick: str) -> str:
 @task(backend="dummy", queue_name="beat")  # type: ignore[untyped-decorator]
 def queued() -> None:
     raise AssertionError("a DummyBackend never runs its tasks")
+
+
+def stored() -> None:
+    """Kept as a row by the database task backend (no worker runs in these tests)."""
+
+
+if "database" in settings.TASKS:
+    stored = task(backend="database")(stored)
 
 
 def needs_argument(path: str) -> None:
@@ -319,3 +327,104 @@ def _claim_decision(scheduler: Any, job: Any) -> tuple[Any, ...]:
     )
     assert decision.action is Action.CLAIM
     return job, job.handoff, decision, snapshot.version
+
+
+# -- one transaction: lazycron's database backend and the database task backend ---------------
+# In this process, on the test site's SQLite database; tests/django/test_tasks_postgresql.py
+# proves the same with real processes on PostgreSQL, killed at the worst moment.
+
+needs_database_tasks = pytest.mark.skipif(
+    "database" not in settings.TASKS, reason="django-tasks-db needs Django 5.2 or later"
+)
+
+
+def task_rows() -> list[str]:
+    from django_tasks_db.models import DBTaskResult
+
+    rows = DBTaskResult.objects.filter(task_path=f"{__name__}.stored")
+    return [str(row.id) for row in rows.order_by("enqueued_at")]
+
+
+@pytest.fixture
+def database_site(registry, clock) -> Any:
+    from lazycron.django import runtime
+    from lazycron.django.database import DatabaseBackend
+
+    backend = DatabaseBackend("default")
+    registry.clear()
+    scheduler = runtime.build_scheduler(
+        registry=registry, backend=backend, clock=clock, check_interval=0
+    )
+    runtime.install(scheduler)
+    yield scheduler
+    assert scheduler.wait_idle(10)
+    backend.close()
+    runtime.reset()
+
+
+@needs_database_tasks
+def test_the_claim_and_the_task_commit_together_on_one_database(
+    database_site, registry, clock
+) -> None:
+    from lazycron.django.database import DatabaseBackend
+
+    name = f"shared-{clock.time()}"
+    lazycron.job(every=60, name=name, registry=registry)(stored)
+    assert isinstance(database_site.backend, DatabaseBackend)
+    assert database_site.backend.transaction_with(cast(Any, stored).get_backend()) is not None
+    before = task_rows()
+    client = Client()
+    client.get("/sync/")
+    assert database_site.wait_idle(10)
+    clock.advance(60)
+    client.get("/sync/")
+    assert database_site.wait_idle(10)
+
+    [new] = [row for row in task_rows() if row not in before]
+    run = last_run(database_site, name)
+    assert (run.outcome, run.task_id, run.task_backend) == ("enqueued", new, "database")
+
+
+@needs_database_tasks
+def test_a_store_failure_before_the_commit_takes_the_task_back_with_the_claim(
+    database_site, registry, clock, monkeypatch
+) -> None:
+    """The run's record cannot be written: the claim and the task roll back together, and
+    the tick stays due; the next check enqueues it, once."""
+    from lazycron.backends.base import BackendError
+    from lazycron.django.database import DatabaseLease
+
+    name, start = f"rolled-back-{clock.time()}", clock.time()
+    lazycron.job(every=60, name=name, registry=registry)(stored)
+    before = task_rows()
+    client = Client()
+    client.get("/sync/")
+    assert database_site.wait_idle(10)
+    clock.advance(60)
+
+    def fail(self: Any, apply: Any) -> bool:
+        raise BackendError("the database went away")
+
+    monkeypatch.setattr(DatabaseLease, "finish", fail)
+    client.get("/sync/")
+    assert database_site.wait_idle(10)
+    assert task_rows() == before
+    [status] = database_site.status([name])
+    assert status.state is not None
+    assert status.state.last_tick is None and status.state.current is None
+
+    monkeypatch.undo()
+    clock.advance(5)  # a failed store is looked at again after a pause; the tick is still due
+    client.get("/sync/")
+    assert database_site.wait_idle(10)
+    assert len([row for row in task_rows() if row not in before]) == 1
+    run = last_run(database_site, name)
+    assert (run.outcome, run.tick) == ("enqueued", start + 60)  # the tick rolled back
+
+
+def test_a_task_backend_on_another_store_shares_no_transaction() -> None:
+    from lazycron.django.database import DatabaseBackend
+
+    backend = DatabaseBackend("default")
+    assert backend.transaction_with(task_backends["default"]) is None  # ImmediateBackend
+    assert backend.transaction_with(object()) is None
