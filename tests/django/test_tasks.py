@@ -428,3 +428,32 @@ def test_a_task_backend_on_another_store_shares_no_transaction() -> None:
     backend = DatabaseBackend("default")
     assert backend.transaction_with(task_backends["default"]) is None  # ImmediateBackend
     assert backend.transaction_with(object()) is None
+
+
+@needs_database_tasks
+def test_a_failed_enqueue_in_the_shared_transaction_is_recorded_as_failed(
+    database_site, registry, clock, monkeypatch
+) -> None:
+    backend_class = type(cast(Any, stored).get_backend())
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the task was refused")
+
+    name = f"refused-{clock.time()}"
+    lazycron.job(every=60, name=name, registry=registry)(stored)
+    before = task_rows()
+    monkeypatch.setattr(backend_class, "enqueue", refuse)
+    client = Client()
+    client.get("/sync/")
+    assert database_site.wait_idle(10)
+    clock.advance(60)
+    client.get("/sync/")
+    assert database_site.wait_idle(10)
+
+    run = last_run(database_site, name)
+    assert (run.outcome, run.error, run.task_id) == (
+        "failed",
+        "RuntimeError: the task was refused",
+        None,
+    )
+    assert task_rows() == before

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import importlib.util
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -246,6 +247,15 @@ def test_two_hosts_enqueue_one_task_per_tick_and_a_db_worker_runs_them_all(
     assert {run.task_id for run in enqueued} == {id_ for id_, _, _, _ in tasks}
     assert [run for run in state.history if run.outcome != "enqueued"] == []
     assert {run.task_backend for run in enqueued} == {"default"}
+    # `status` asks the task backend: the last task's own final status, from the worker.
+    shown = subprocess.run(
+        [sys.executable, "-m", "django", "lazycron", "status", "--json"],
+        cwd=REPO, env=site_env(db), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    [row] = json.loads(shown.stdout)["jobs"]
+    assert row["last_run"]["outcome"] == "enqueued"
+    assert row["last_run"]["task_status"] == "SUCCESSFUL"
 
 
 def test_a_web_worker_killed_between_claim_and_commit_leaves_neither_claim_nor_task(
