@@ -24,9 +24,23 @@ from typing import Any, Protocol, runtime_checkable
 from .errors import JobDefinitionError
 from .state import HOST_BYTES, limit_text
 
-__all__ = ["Enqueued", "SharesTransactions", "TaskHandoff", "is_task"]
+__all__ = ["Enqueued", "SharesTransactions", "TaskHandoff", "TaskLike", "is_task"]
 
 _TASK_METHODS = ("enqueue", "get_backend", "get_result")
+
+
+class TaskLike(Protocol):
+    """What ``@lazycron.job`` accepts besides a function: a task of Django's tasks
+    framework (read-only members, as on its frozen dataclass)."""
+
+    @property
+    def func(self) -> Callable[..., Any]: ...
+    @property
+    def enqueue(self) -> Callable[..., Any]: ...
+    @property
+    def get_backend(self) -> Callable[[], Any]: ...
+    @property
+    def get_result(self) -> Callable[..., Any]: ...
 
 
 def is_task(obj: object) -> bool:

@@ -18,11 +18,12 @@ from .errors import DuplicateJobError, JobDefinitionError
 from .schedules import CronSchedule, Schedule, parse_interval, resolve_timezone
 
 if TYPE_CHECKING:
-    from .handoff import TaskHandoff
+    from .handoff import TaskHandoff, TaskLike
 
 __all__ = ["Job", "Registry", "default_registry", "job"]
 
-F = TypeVar("F", bound=Callable[..., Any])
+# A function, or a task of Django's tasks framework (see lazycron.handoff).
+F = TypeVar("F", bound="Callable[..., Any] | TaskLike")
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,7 @@ def job(
         if not isinstance(rerun_interrupted, bool):
             raise fail("rerun_interrupted= must be True or False")
         if handoff is None:
-            _check_takes_no_arguments(func, fail)
+            _check_takes_no_arguments(target, fail)
 
         (registry if registry is not None else default_registry).add(
             Job(
