@@ -27,8 +27,7 @@ from lazycron.cli import execute, status_row
 from lazycron.decision import NOT_ENQUEUED_ERROR
 from lazycron.runner import in_job_thread
 from lazycron.state import Run
-
-from ..conftest import FakeClock
+from lazycron.testing import FakeClock
 
 tasks_module: Any = importlib.import_module(settings.TASKS_MODULE)
 task = tasks_module.task
