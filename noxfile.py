@@ -33,7 +33,12 @@ LEGS = [
 @nox.parametrize(["python", "django"], LEGS)
 def django(session: nox.Session, django: str) -> None:
     """tests/django on one Python and one Django release."""
-    session.install("-e", ".", django, *nox.project.dependency_groups(PYPROJECT, "test"))
+    test_group = nox.project.dependency_groups(PYPROJECT, "test")
+    if django.startswith("Django>=4.2,"):
+        # django-tasks-db (the database task backend) needs Django 5.2 or later; its
+        # tests skip without it. The django-tasks backport itself supports 4.2.
+        test_group = tuple(r for r in test_group if not r.startswith("django-tasks-db"))
+    session.install("-e", ".", django, *test_group)
     session.run(
         "python",
         "-c",

@@ -341,11 +341,20 @@ def status_row(status: JobStatus, now: float) -> dict[str, Any]:
         "last_tick": iso(state.last_tick) if state else None,
         "running": run_dict(status.running) if status.running else None,
         "overrunning": status.overrunning,
-        "last_run": run_dict(last) if last else None,
+        "last_run": run_dict(last, task_status(status.job, last)) if last else None,
     }
 
 
-def run_dict(run: Run) -> dict[str, Any]:
+def task_status(job: Job, run: Run) -> str | None:
+    """An enqueued run's task status: from the task backend now, when it can say (the
+    task's own final status once its worker is done), else as recorded when enqueued."""
+    if run.task_id is None:
+        return None
+    live = job.handoff.final_status(run.task_id) if job.handoff is not None else None
+    return live or run.task_status
+
+
+def run_dict(run: Run, task_status: str | None = None) -> dict[str, Any]:
     return {
         "tick": iso(run.tick),
         "started": iso(run.started),
@@ -358,8 +367,14 @@ def run_dict(run: Run) -> dict[str, Any]:
         "pid": run.pid,
         "host": run.host,
         "skipped": run.skipped,
+        "task_id": run.task_id,
+        "task_backend": run.task_backend,
+        "task_status": task_status or run.task_status,
     }
 
+
+# A run handed to a task queue succeeded as far as lazycron goes: the task is the queue's.
+SUCCESSES = frozenset({"ok", "enqueued"})
 
 STATUS_HEADER = [
     "JOB",
@@ -404,7 +419,9 @@ def status_line(row: dict[str, Any]) -> list[str]:
         next_tick,
         short(row["last_tick"]) or "never",
         last_run or "never",
-        last.get("outcome", "") + (f" ({now})" if now else ""),
+        last.get("outcome", "")
+        + (f" ({last['task_status']})" if last.get("task_status") else "")
+        + (f" ({now})" if now else ""),
         seconds(last.get("duration")),
         "" if not last or last["trigger"] == "manual" else seconds(last.get("lateness")),
         str(last["skipped"]) if last.get("skipped") else "",
@@ -429,13 +446,13 @@ def run_one(scheduler: Scheduler, name: str, as_json: bool, out: Any, err: Any) 
         )
         return 2
     report_runs([(name, result.ran)], as_json, out)
-    return 0 if result.ran.outcome == "ok" else 1
+    return 0 if result.ran.outcome in SUCCESSES else 1
 
 
 def run_due(scheduler: Scheduler, as_json: bool, out: Any) -> int:
     runs = scheduler.tick()
     report_runs(runs, as_json, out)
-    return 1 if any(run.outcome != "ok" for _, run in runs) else 0
+    return 1 if any(run.outcome not in SUCCESSES for _, run in runs) else 0
 
 
 def report_runs(runs: list[tuple[str, Run]], as_json: bool, out: Any) -> None:
@@ -447,6 +464,8 @@ def report_runs(runs: list[tuple[str, Run]], as_json: bool, out: Any) -> None:
         out.write("nothing was due\n")
     for label, run in runs:
         error = f": {run.error}" if run.error else ""
+        if run.task_id is not None:
+            error += f" (task {run.task_id} on {run.task_backend})"
         out.write(
             f"{label}: {run.outcome} in {seconds(run.duration)} "
             f"(tick {short(iso(run.tick))}){error}\n"

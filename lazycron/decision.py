@@ -46,6 +46,12 @@ __all__ = [
 CLOCK_AHEAD_LIMIT = 3 * 3600.0
 
 INTERRUPTED_ERROR = "the process running this job died or was stopped before it finished"
+# A job that enqueues a task: the tick was claimed, and the process died before its
+# enqueue() was on record (the task may or may not be in the queue: at most once).
+NOT_ENQUEUED_ERROR = (
+    "claimed, not enqueued: the process died or was stopped between claiming the tick and "
+    "recording its task's enqueue"
+)
 
 
 class Action(Enum):
@@ -244,7 +250,8 @@ def _settle_interrupted(
     run = state.current
     if run is None:
         return None
-    run.outcome, run.ended, run.error = "interrupted", now, INTERRUPTED_ERROR
+    error = NOT_ENQUEUED_ERROR if job.handoff is not None else INTERRUPTED_ERROR
+    run.outcome, run.ended, run.error = "interrupted", now, error
     state.current = None
     state.record(run, history_limit)
     notes.append(

@@ -11,15 +11,19 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from .errors import DuplicateJobError, JobDefinitionError
 from .schedules import CronSchedule, Schedule, parse_interval, resolve_timezone
 
+if TYPE_CHECKING:
+    from .handoff import TaskHandoff, TaskLike
+
 __all__ = ["Job", "Registry", "default_registry", "job"]
 
-F = TypeVar("F", bound=Callable[..., Any])
+# A function, or a task of Django's tasks framework (see lazycron.handoff).
+F = TypeVar("F", bound="Callable[..., Any] | TaskLike")
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ class Job:
         next check instead of waiting for the next tick.
     :param expected_duration: seconds; a run still going after this is shown as
         *overrunning* in ``status`` and logged once. Nothing is killed.
+    :param handoff: set when the job was declared on a task (Django's tasks framework):
+        each claimed tick enqueues the task instead of calling ``func``, which is then
+        the task's function (see :mod:`lazycron.handoff`).
     """
 
     name: str
@@ -47,6 +54,7 @@ class Job:
     max_lateness: float | None = None
     rerun_interrupted: bool = False
     expected_duration: float | None = None
+    handoff: TaskHandoff | None = None
 
     @property
     def is_async(self) -> bool:
@@ -164,6 +172,7 @@ def job(
     max_lateness: float | timedelta | str | None = None,
     rerun_interrupted: bool = False,
     expected_duration: float | timedelta | str | None = None,
+    pass_tick: bool = False,
     registry: Registry | None = None,
 ) -> Callable[[F], F]:
     """Declare a scheduled job. Returns the function unchanged.
@@ -179,6 +188,10 @@ def job(
     expression whose sixth field is seconds (Quartz and Spring put seconds first; copied
     as is, such an expression would run every second). ``H`` in a field is a value hashed
     from the job's name. See :class:`Job` for the other options.
+
+    Stacked on a task of Django's tasks framework (``@task`` below ``@lazycron.job``),
+    each claimed tick *enqueues* the task instead of running it here; ``pass_tick=True``
+    passes the tick to it as ``tick=`` (ISO 8601, UTC). See docs/tasks.md.
     """
     if callable(cron):
         raise JobDefinitionError(
@@ -187,12 +200,28 @@ def job(
         )
 
     def decorator(func: F) -> F:
-        label = name or f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', '?')}"
+        from .handoff import TaskHandoff, is_task
+
+        declared: Any = func
+        target = declared.func if is_task(declared) else declared
+        label = (
+            name or f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', '?')}"
+        )
 
         def fail(problem: str) -> JobDefinitionError:
             return JobDefinitionError(f"job {label!r}: {problem}")
 
-        if not callable(func):
+        if not isinstance(pass_tick, bool):
+            raise fail("pass_tick= must be True or False")
+        handoff = None
+        if target is not declared:
+            handoff = TaskHandoff(declared, pass_tick=pass_tick, fail=fail)
+        elif pass_tick:
+            raise fail(
+                "pass_tick=True applies to a task (Django's @task under @lazycron.job); a "
+                "plain function reads its tick from lazycron.current_run().tick"
+            )
+        if not callable(target):
             raise fail(f"@lazycron.job decorates functions, not {type(func).__name__}")
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise fail("name= must be a non-empty string")
@@ -217,17 +246,19 @@ def job(
             raise fail(str(exc)) from None
         if not isinstance(rerun_interrupted, bool):
             raise fail("rerun_interrupted= must be True or False")
-        _check_takes_no_arguments(func, fail)
+        if handoff is None:
+            _check_takes_no_arguments(target, fail)
 
         (registry if registry is not None else default_registry).add(
             Job(
                 name=label,
-                func=func,
+                func=target,
                 schedule=schedule,
                 timezone=zone,
                 max_lateness=lateness,
                 rerun_interrupted=rerun_interrupted,
                 expected_duration=expected,
+                handoff=handoff,
             )
         )
         return func

@@ -44,6 +44,7 @@ from .clock import Clock
 from .decision import CLOCK_AHEAD_LIMIT, Action, Decision, Owner, decide, wants_attempt
 from .decision import next_due as decision_next_due
 from .errors import ConfigurationError
+from .handoff import Enqueued, SharesTransactions, TaskHandoff
 from .jobs import Job
 from .state import (
     ERROR_SUMMARY_BYTES,
@@ -242,6 +243,8 @@ class Runner:
         # Live in this process from before the claim is on record, so no other thread of
         # ours can take the run for a dead one's (see lazycron._owner).
         with _owner.track(decision.run.run_id):
+            if job.handoff is not None:
+                return self._hand_off(job, job.handoff, decision, expected)
             lease = self.backend.claim(job.name, decision.state, expected=expected)
             if lease is None:
                 return AttemptResult(Verdict.BUSY)  # somebody got there first: do not run
@@ -273,15 +276,120 @@ class Runner:
         state.record(run, self.history_limit)
         return AttemptResult(Verdict.DONE, self.next_due(job, state), ran=run)
 
-    def _finish(self, job: Job, run: Run, lease: Lease) -> None:
-        """Record the outcome, fenced on the lease's token. An outcome that cannot be
-        written is kept, and the write retried with backoff while the lease is held: a
-        completed run must never be settled as interrupted by somebody else."""
+    # -- a job declared on a task: enqueue it instead of running it -------------------------
 
+    def _hand_off(
+        self, job: Job, handoff: TaskHandoff, decision: Decision, expected: int | None
+    ) -> AttemptResult:
+        """Claim the tick and enqueue its task.
+
+        When the backend can share a transaction with the task backend (the Django
+        database backend and a database task backend on one database), the claim, the
+        enqueue and the run's record commit together or not at all: exactly once. Else the
+        claim commits first, then the task is enqueued: a death in between leaves the run
+        to be settled as "claimed, not enqueued" (at most once).
+        """
+        run, state = decision.run, decision.state
+        assert run is not None and state is not None
+        with self._job_scope(job, run):
+            joint = self._joint_transaction(handoff)
+            failure: BaseException | None = None
+            if joint is not None:
+                try:
+                    with joint:
+                        lease = self.backend.claim(job.name, state, expected=expected)
+                        if lease is None:
+                            raise _ClaimLostError
+                        try:
+                            self._record_enqueue(run, handoff.enqueue(run.tick))
+                        except Exception as exc:
+                            failure = exc
+                            raise  # roll the claim back with the failed enqueue
+                        if not lease.finish(self._recorder(run)):
+                            raise _ClaimLostError
+                        _pause_before_commit()
+                except _ClaimLostError:
+                    return AttemptResult(Verdict.BUSY)
+                except Exception:
+                    if failure is None:
+                        raise  # the store failed: nothing was committed, try again later
+                else:
+                    return self._handed_off(job, decision)
+            # No shared transaction, or a failed enqueue to record: claim, then enqueue.
+            lease = self.backend.claim(job.name, state, expected=expected)
+            if lease is None:
+                return AttemptResult(Verdict.BUSY)
+            self._storage_ok(job)
+            try:
+                with self._heartbeat(job, lease):
+                    if failure is None:
+                        try:
+                            self._record_enqueue(run, handoff.enqueue(run.tick))
+                        except Exception as exc:
+                            failure = exc
+                    if failure is not None:
+                        run.outcome, run.error = "failed", _summary(failure)
+                        logger.error(
+                            "lazycron: job %r could not enqueue its task for tick %s",
+                            job.name,
+                            _iso(run.tick),
+                            exc_info=failure,
+                        )
+                    run.ended = self.clock.time()
+                    self._finish(job, run, lease)
+            except BaseException:
+                lease.release()
+                raise
+            return self._handed_off(job, decision)
+
+    def _joint_transaction(self, handoff: TaskHandoff) -> AbstractContextManager[None] | None:
+        if not isinstance(self.backend, SharesTransactions):
+            return None
+        return self.backend.transaction_with(handoff.task_backend())
+
+    def _record_enqueue(self, run: Run, enqueued: Enqueued) -> None:
+        run.outcome, run.ended = "enqueued", self.clock.time()
+        run.task_id, run.task_backend = enqueued.result_id, enqueued.backend
+        run.task_status = enqueued.status
+
+    def _handed_off(self, job: Job, decision: Decision) -> AttemptResult:
+        run, state = decision.run, decision.state
+        assert run is not None and state is not None
+        self._storage_ok(job)
+        _log_notes(decision)
+        if run.outcome == "enqueued":
+            logger.info(
+                "lazycron: job %r enqueued task %s on task backend %r (tick %s, %.3fs late)",
+                job.name,
+                run.task_id,
+                run.task_backend,
+                _iso(run.tick),
+                run.lateness,
+            )
+        state.current = None
+        state.record(run, self.history_limit)
+        return AttemptResult(Verdict.DONE, self.next_due(job, state), ran=run)
+
+    def _recorder(self, run: Run) -> Callable[[JobState], None]:
         def record(state: JobState) -> None:
             state.current = None
             state.record(run, self.history_limit)
 
+        return record
+
+    def _job_scope(self, job: Job, run: Run) -> contextlib.ExitStack:
+        scope = contextlib.ExitStack()
+        scope.enter_context(running(run))
+        scope.enter_context(lazycron_thread())
+        if self.job_context is not None:
+            scope.enter_context(self.job_context(job))
+        return scope
+
+    def _finish(self, job: Job, run: Run, lease: Lease) -> None:
+        """Record the outcome, fenced on the lease's token. An outcome that cannot be
+        written is kept, and the write retried with backoff while the lease is held: a
+        completed run must never be settled as interrupted by somebody else."""
+        record = self._recorder(run)
         delay = FINISH_RETRY_FIRST
         while True:
             try:
@@ -292,7 +400,7 @@ class Runner:
                     "lazycron: job %r %s for tick %s, but its outcome cannot be written (%s); "
                     "keeping the job's lease and retrying until it can be",
                     job.name,
-                    "finished" if run.outcome == "ok" else "failed",
+                    "failed" if run.outcome == "failed" else "finished",
                     _iso(run.tick),
                     exc,
                 )
@@ -369,8 +477,7 @@ class Runner:
             logger.error(
                 "lazycron: job %r failed for tick %s", job.name, _iso(run.tick), exc_info=True
             )
-            summary = "".join(traceback.format_exception_only(exc)).strip()
-            return "failed", limit_text(summary, ERROR_SUMMARY_BYTES)
+            return "failed", _summary(exc)
         logger.info(
             "lazycron: job %r finished in %.3fs (tick %s, %.3fs late)",
             job.name,
@@ -399,6 +506,29 @@ class Runner:
             self.backend.location,
             exc,
         )
+
+
+class _ClaimLostError(Exception):
+    """Inside a shared transaction: somebody else claimed the tick; roll back."""
+
+
+# For the tests of the shared transaction only: a file to create, and then sleep, once the
+# claim, the enqueue and the record are written and before they commit, so that a test
+# can kill the process at that very point.
+PAUSE_BEFORE_COMMIT_ENV = "LAZYCRON_TEST_PAUSE_BEFORE_COMMIT"
+
+
+def _pause_before_commit() -> None:
+    marker = os.environ.get(PAUSE_BEFORE_COMMIT_ENV)
+    if marker:
+        with open(marker, "a") as file:
+            file.write(f"{os.getpid()}\n")
+        _sleep(3600)
+
+
+def _summary(exc: BaseException) -> str:
+    summary = "".join(traceback.format_exception_only(exc)).strip()
+    return limit_text(summary, ERROR_SUMMARY_BYTES)
 
 
 def _log_notes(decision: Decision) -> None:

@@ -44,9 +44,11 @@ HOST_BYTES = 255
 # (about 1.6 KB) stay well under MAX_STATE_BYTES; a test builds that worst case.
 MAX_HISTORY_LIMIT = 500
 
-Outcome = Literal["running", "ok", "failed", "interrupted", "skipped"]
+# "enqueued": the tick was handed to a task queue (see lazycron.handoff); the task's own
+# outcome is the queue's to keep.
+Outcome = Literal["running", "ok", "failed", "interrupted", "skipped", "enqueued"]
 Trigger = Literal["schedule", "rerun", "manual"]
-_OUTCOMES = frozenset({"running", "ok", "failed", "interrupted", "skipped"})
+_OUTCOMES = frozenset({"running", "ok", "failed", "interrupted", "skipped", "enqueued"})
 _TRIGGERS = frozenset({"schedule", "rerun", "manual"})
 
 
@@ -72,6 +74,12 @@ class Run:
     # host and pid it tells a live owner from a dead one whose pid was reused. ``None``
     # where the platform does not say, or in states written before it was recorded.
     proc_start: int | None = None
+    # A tick handed to a task queue: the task result's id, the task backend's name and the
+    # task's status when it was enqueued (an inline backend has finished it by then).
+    # ``None`` for a job that runs on lazycron's thread, and in older states.
+    task_id: str | None = None
+    task_backend: str | None = None
+    task_status: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -206,6 +214,9 @@ def _run(raw: Any) -> Run:
         error=None if error is None else _text(error),
         skipped=_integer(raw.get("skipped", 0)),
         proc_start=None if raw.get("proc_start") is None else _integer(raw["proc_start"]),
+        task_id=_optional_text(raw.get("task_id")),
+        task_backend=_optional_text(raw.get("task_backend")),
+        task_status=_optional_text(raw.get("task_status")),
     )
 
 
@@ -223,6 +234,10 @@ def _integer(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise StateFormatError(f"{value!r} is not an integer")
     return value
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else _text(value)
 
 
 def _text(value: Any) -> str:

@@ -30,7 +30,8 @@ import os
 import secrets
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -95,6 +96,9 @@ def _lease_free() -> Q:
 class _PerThread(threading.local):
     connection: BaseDatabaseWrapper | None = None
     leases = 0  # leases this thread holds through this backend
+    # Inside transaction_with(): Django's own connection of this thread, in a transaction
+    # shared with a task backend. Used instead of ``connection``; never closed here.
+    shared: BaseDatabaseWrapper | None = None
 
 
 _backends: weakref.WeakSet[DatabaseBackend] = weakref.WeakSet()
@@ -163,6 +167,8 @@ class DatabaseBackend:
 
     def _connection(self) -> BaseDatabaseWrapper:
         local = self._local
+        if local.shared is not None:
+            return local.shared
         connection = local.connection
         if connection is not None and connection.connection is not None:
             connection.close_if_unusable_or_obsolete()  # honours CONN_MAX_AGE
@@ -190,6 +196,13 @@ class DatabaseBackend:
         once more. That is safe because every statement is conditional: if the first try
         did commit, the second one finds the record moved on and reports failure.
         """
+        if self._local.shared is not None:
+            # In a shared transaction: no reconnecting, no second try (the transaction is
+            # lost with its connection); the error rolls the whole transaction back.
+            try:
+                return operation(self._local.shared)
+            except DatabaseError as exc:
+                raise BackendError(self._explain(exc)) from exc
         for attempt in (1, 2):
             connection = self._connection()
             reused = connection.connection is not None
@@ -214,8 +227,43 @@ class DatabaseBackend:
     def _settle(self) -> None:
         # A thread lazycron started ends soon: do not leave its connection to the garbage
         # collector. Keep it only while the thread holds a lease (renew and finish follow).
-        if in_short_lived_thread() and self._local.leases <= 0:
+        if self._local.shared is None and in_short_lived_thread() and self._local.leases <= 0:
             self._discard()
+
+    # -- one transaction with a task backend ---------------------------------------------
+
+    def transaction_with(self, task_backend: object) -> AbstractContextManager[None] | None:
+        """One transaction for this backend's claim and ``task_backend``'s enqueue, when
+        that task backend writes to this backend's database alias (Django's database
+        task backend, ``django_tasks_db``); else ``None``.
+
+        The claim cannot go through this backend's private connection then: the task
+        backend writes through Django's connection of the thread, ``connections[alias]``.
+        So inside the returned context this backend runs its statements on that same
+        connection, in ``transaction.atomic(using=alias)``. In a thread lazycron started
+        that connection is the job thread's own, never a request's. The claim's
+        conditional ``UPDATE`` then holds the row lock until the commit, so a host racing
+        for the same tick waits and then finds the version moved on.
+        """
+        from .tasks import task_database
+
+        if task_database(task_backend) != self.alias:
+            return None
+        return self._shared_transaction()
+
+    @contextmanager
+    def _shared_transaction(self) -> Iterator[None]:
+        from django.db import connections, transaction
+
+        try:
+            with transaction.atomic(using=self.alias):
+                self._local.shared = connections[self.alias]
+                try:
+                    yield
+                finally:
+                    self._local.shared = None
+        except DatabaseError as exc:  # the commit failed: claim and task stand or fall together
+            raise BackendError(self._explain(exc)) from exc
 
     # -- statements ---------------------------------------------------------------------
 
