@@ -1,4 +1,5 @@
-"""``lazycron`` / ``python -m lazycron``: list, status, run NAME, tick.
+"""``lazycron`` / ``python -m lazycron``: list, status, run NAME, tick, pause NAME,
+resume NAME.
 
 The CLI must act on the state the server uses, or it would run a job under another lock
 and break exactly-once. So it never guesses where that state is:
@@ -11,7 +12,7 @@ and break exactly-once. So it never guesses where that state is:
   not share with the server: ``run`` and ``tick`` refuse it, ``status`` warns.
 
 Exit codes: 0 fine, 1 a job failed, 2 a usage or state-directory problem (with a
-message), 3 the job is running elsewhere.
+message), 3 the job is running elsewhere (``run``; ``pause``/``resume`` after ``--wait``).
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from ._app_scheduler import AppNotFoundError, find_scheduler, import_app
+from ._control import default_author, set_paused
 from .backends import FileBackend, default_state_dir
 from .errors import LazyCronError
 from .jobs import Job
 from .runner import Verdict
 from .scheduler import JobStatus, Scheduler
 from .schedules import CronSchedule, ticks_from
-from .state import Run
+from .state import JobState, Run
 
 __all__ = ["build_parser", "main"]
 
@@ -103,8 +105,24 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
         ),
         run := commands.add_parser("run", help="run one job now, under its lock"),
         commands.add_parser("tick", help="run whatever is due now (for a system crontab)"),
+        pause := commands.add_parser(
+            "pause", help="pause a job on every process and host: its ticks are skipped"
+        ),
+        resume := commands.add_parser("resume", help="resume a paused job at its next tick"),
     ]
     run.add_argument("name", help="the job's name")
+    for control in (pause, resume):
+        control.add_argument("name", help="the job's name")
+        control.add_argument(
+            "--by", help="who is acting, shown by status and why (default: user@host)"
+        )
+        control.add_argument(
+            "--wait",
+            type=float,
+            default=30.0,
+            metavar="SECONDS",
+            help="how long to wait for a run in progress to end (default 30)",
+        )
     for subcommand in subcommands:
         # `lazycron status --json` as well as `lazycron --json status`.
         subcommand.add_argument(
@@ -209,7 +227,7 @@ def _app_scheduler(
             f"it would be {found.backend.location}). Give the middleware an absolute "
             f"state_dir=, or pass --state-dir DIR or $LAZYCRON_STATE_DIR"
         )
-        if command in {"run", "tick"}:
+        if command in {"run", "tick", "pause", "resume"}:
             raise UsageError(message)
         if command == "status":
             print(f"lazycron: warning: {message}", file=sys.stderr)
@@ -250,6 +268,8 @@ def execute(
             return run_one(scheduler, args.name, args.json, out, err)
         if command == "tick":
             return run_due(scheduler, args.json, out)
+        if command in {"pause", "resume"}:
+            return pause_or_resume(scheduler, command, args, out, err)
     except (OSError, LazyCronError) as exc:
         print(
             f"lazycron: state directory {scheduler.backend.location} cannot be used: {exc}",
@@ -341,6 +361,7 @@ def status_row(status: JobStatus, now: float) -> dict[str, Any]:
         "last_tick": iso(state.last_tick) if state else None,
         "running": run_dict(status.running) if status.running else None,
         "overrunning": status.overrunning,
+        "paused": pause_dict(state),
         "last_run": run_dict(last) if last else None,
     }
 
@@ -358,6 +379,7 @@ def run_dict(run: Run) -> dict[str, Any]:
         "pid": run.pid,
         "host": run.host,
         "skipped": run.skipped,
+        "reason": run.reason,
     }
 
 
@@ -393,7 +415,9 @@ def status_line(row: dict[str, Any]) -> list[str]:
     last = row["last_run"] or {}
     now = "overrunning" if row["overrunning"] else ("running" if row["running"] else "")
     next_tick = short(row["next_tick"]) or "(not seen yet)"
-    if row["overdue"]:
+    if row["paused"]:
+        next_tick += " (paused)"
+    elif row["overdue"]:
         next_tick += " (overdue)"
     last_run = short(last.get("started"))
     if last and last["trigger"] != "schedule":
@@ -404,7 +428,9 @@ def status_line(row: dict[str, Any]) -> list[str]:
         next_tick,
         short(row["last_tick"]) or "never",
         last_run or "never",
-        last.get("outcome", "") + (f" ({now})" if now else ""),
+        last.get("outcome", "")
+        + (f" ({last['reason']})" if last.get("reason") else "")
+        + (f" ({now})" if now else ""),
         seconds(last.get("duration")),
         "" if not last or last["trigger"] == "manual" else seconds(last.get("lateness")),
         str(last["skipped"]) if last.get("skipped") else "",
@@ -430,6 +456,51 @@ def run_one(scheduler: Scheduler, name: str, as_json: bool, out: Any, err: Any) 
         return 2
     report_runs([(name, result.ran)], as_json, out)
     return 0 if result.ran.outcome == "ok" else 1
+
+
+def pause_or_resume(
+    scheduler: Scheduler, command: str, args: argparse.Namespace, out: Any, err: Any
+) -> int:
+    try:
+        job = scheduler.registry.get(args.name)
+    except KeyError as exc:
+        print(f"lazycron: {exc.args[0]}", file=err)
+        return 2
+    scheduler.backend.prepare()
+    result = set_paused(
+        scheduler.runner,
+        job,
+        pause=command == "pause",
+        by=args.by or default_author(),
+        wait=args.wait,
+    )
+    if result.state is None:
+        where = ""
+        if result.running is not None:
+            run = result.running
+            where = f" on {run.host} (pid {run.pid}, since {short(iso(run.started))})"
+        print(
+            f"lazycron: job {args.name!r} is still running{where} after {args.wait:g}s; "
+            f"not {command}d. Try again when it ends, or with a longer --wait",
+            file=err,
+        )
+        return 3
+    pause = result.state.paused
+    if args.json:
+        json.dump({"name": args.name, "paused": pause_dict(result.state)}, out, indent=2)
+        out.write("\n")
+    elif pause is not None:
+        out.write(f"{args.name}: paused since {short(iso(pause.since))} by {pause.by}\n")
+    else:
+        next_tick = scheduler.runner.next_due(job, result.state)
+        out.write(f"{args.name}: resumed; next tick {short(iso(next_tick))}\n")
+    return 0
+
+
+def pause_dict(state: JobState | None) -> dict[str, Any] | None:
+    if state is None or state.paused is None:
+        return None
+    return {"since": iso(state.paused.since), "by": state.paused.by}
 
 
 def run_due(scheduler: Scheduler, as_json: bool, out: Any) -> int:

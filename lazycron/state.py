@@ -21,6 +21,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "JobState",
     "Outcome",
+    "Pause",
     "Run",
     "StateFormatError",
     "Trigger",
@@ -72,6 +73,9 @@ class Run:
     # host and pid it tells a live owner from a dead one whose pid was reused. ``None``
     # where the platform does not say, or in states written before it was recorded.
     proc_start: int | None = None
+    # Why a "skipped" run did not run: "paused" or "max_lateness" (``None`` in states
+    # written before it was recorded, and for runs that did run).
+    reason: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -80,6 +84,14 @@ class Run:
     @property
     def lateness(self) -> float:
         return self.started - self.tick
+
+
+@dataclass
+class Pause:
+    """An operator's pause of a job: since when, and who (``user@host``, or what they said)."""
+
+    since: float
+    by: str
 
 
 @dataclass
@@ -96,6 +108,8 @@ class JobState:
     # afresh from that moment. ``None`` in states written before they were recorded.
     schedule_key: str | None = None
     since: float | None = None
+    # Set by ``lazycron pause``: due ticks are recorded as skipped (reason "paused").
+    paused: Pause | None = None
 
     @property
     def reference(self) -> float:
@@ -172,6 +186,7 @@ def decode_record(data: bytes) -> tuple[JobState, int]:
         if not isinstance(history, list):
             raise StateFormatError("history is not a list")
         key = raw.get("schedule_key")
+        paused = raw.get("paused")
         state = JobState(
             first_seen=_number(raw["first_seen"]),
             last_tick=_optional_number(raw.get("last_tick")),
@@ -180,6 +195,7 @@ def decode_record(data: bytes) -> tuple[JobState, int]:
             schedule=str(raw.get("schedule", "")),
             schedule_key=None if key is None else _text(key),
             since=_optional_number(raw.get("since")),
+            paused=None if paused is None else _pause(paused),
         )
         return state, _integer(raw.get("revision", 0))
     except (KeyError, TypeError, OverflowError) as exc:
@@ -206,7 +222,14 @@ def _run(raw: Any) -> Run:
         error=None if error is None else _text(error),
         skipped=_integer(raw.get("skipped", 0)),
         proc_start=None if raw.get("proc_start") is None else _integer(raw["proc_start"]),
+        reason=None if raw.get("reason") is None else _text(raw["reason"]),
     )
+
+
+def _pause(raw: Any) -> Pause:
+    if not isinstance(raw, dict):
+        raise StateFormatError("a pause is not a JSON object")
+    return Pause(since=_number(raw["since"]), by=_text(raw["by"]))
 
 
 def _number(value: Any) -> float:

@@ -16,7 +16,7 @@ import pytest
 
 from lazycron._threads import start_thread
 from lazycron.backends.base import Backend, BackendError, Lease, Snapshot, StateUnreadableError
-from lazycron.state import JobState, Run
+from lazycron.state import JobState, Pause, Run
 
 from .conftest import Store
 
@@ -84,6 +84,20 @@ def test_first_sight_creates_the_record_once(store: Store, job: str) -> None:
     assert snapshot is not None
     assert snapshot.state == new_state()
     assert not snapshot.lease_live
+
+
+def test_a_pause_and_a_skipped_runs_reason_are_kept_for_every_host(store: Store, job: str) -> None:
+    """``lazycron pause`` is an ordinary conditional write: every host reads it back."""
+    host_a, host_b = store.backend(), store.backend()
+    snapshot = first_sight(host_a, job)
+    paused = copy.deepcopy(snapshot.state)
+    paused.paused = Pause(since=1_060.0, by="alice@ops")
+    skipped = Run(run_id="s", tick=1_060.0, started=1_061.0, pid=1, host="h", outcome="skipped")
+    skipped.reason = "paused"
+    paused.record(skipped, limit=50)
+    assert host_a.write(job, paused, expected=snapshot.version)
+    seen = host_b.read(job)
+    assert seen is not None and seen.state == paused
 
 
 def test_a_write_with_a_stale_version_fails_and_changes_nothing(store: Store, job: str) -> None:

@@ -117,3 +117,14 @@ def test_an_unusable_state_dir_is_exit_2_with_a_message(tmp_path: Path, command:
         call_command("lazycron", *command, stdout=StringIO(), stderr=err)
     assert info.value.returncode == 2
     assert f"lazycron: state directory {a_file} cannot be used" in err.getvalue()
+
+
+def test_pause_and_resume_through_manage_py() -> None:
+    assert run("pause", "testapp.nightly", "--by", "dana").startswith(
+        "testapp.nightly: paused since "
+    )
+    rows = {r["name"]: r for r in json.loads(run("--json", "status"))["jobs"]}
+    assert rows["testapp.nightly"]["paused"]["by"] == "dana"
+    assert "resumed; next tick" in run("resume", "testapp.nightly")
+    rows = {r["name"]: r for r in json.loads(run("--json", "status"))["jobs"]}
+    assert rows["testapp.nightly"]["paused"] is None
