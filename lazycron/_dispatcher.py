@@ -14,12 +14,14 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC
 
 from ._log import logger
 from ._plan import Plan
 from ._reporting import overrun
 from ._threads import Handle, start_thread
 from .errors import ConfigurationError
+from .health import max_runtime
 from .jobs import Job
 from .runner import AttemptResult, Runner, Verdict, lazycron_thread
 from .state import Run
@@ -246,10 +248,10 @@ class Dispatcher:
         self.problems.report(
             ("overrun", job.name),
             "lazycron: job %r has been running for %.0fs (pid %s on %s), longer than its "
-            "expected_duration of %gs",
+            "max_runtime (expected_duration) of %gs",
             job.name,
             elapsed,
             running.pid,
             running.host,
-            job.expected_duration,
+            max_runtime(job, UTC, running.tick),
         )

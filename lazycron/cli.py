@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import health
 from ._app_scheduler import AppNotFoundError, find_scheduler, import_app
 from ._control import default_author, set_paused
 from .backends import FileBackend, default_state_dir
@@ -98,11 +99,17 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
         help="also show each job's next N ticks, in UTC (an interval job's grid is known "
         "once it has been seen)",
     )
+    status = commands.add_parser(
+        "status", help="next tick (and whether it is overdue), last tick, last run, outcome"
+    )
+    status.add_argument(
+        "--check",
+        action="store_true",
+        help="judge health for a monitor: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN",
+    )
     subcommands = [
         listing,
-        commands.add_parser(
-            "status", help="next tick (and whether it is overdue), last tick, last run, outcome"
-        ),
+        status,
         run := commands.add_parser("run", help="run one job now, under its lock"),
         commands.add_parser("tick", help="run whatever is due now (for a system crontab)"),
         pause := commands.add_parser(
@@ -261,6 +268,8 @@ def execute(
     try:
         if command == "list":
             return show_list(scheduler, args.json, out, getattr(args, "next", 0))
+        if command == "status" and getattr(args, "check", False):
+            return show_health(scheduler, args.json, out)
         if command == "status":
             warn_if_unusable(scheduler, err)
             return show_status(scheduler, args.json, out)
@@ -305,6 +314,8 @@ def show_list(scheduler: Scheduler, as_json: bool, out: Any, next_count: int = 0
             "timezone": str(job.timezone or scheduler.runner.default_zone),
             "max_lateness": job.max_lateness,
             "expected_duration": job.expected_duration,
+            "max_runtime": job.max_runtime,
+            "grace": job.grace,
             "rerun_interrupted": job.rerun_interrupted,
             "function": job.origin,
         }
@@ -456,6 +467,28 @@ def run_one(scheduler: Scheduler, name: str, as_json: bool, out: Any, err: Any) 
         return 2
     report_runs([(name, result.ran)], as_json, out)
     return 0 if result.ran.outcome == "ok" else 1
+
+
+def show_health(scheduler: Scheduler, as_json: bool, out: Any) -> int:
+    """``status --check``: the monitoring-plugin verdict (see :mod:`lazycron.health`)."""
+    try:
+        verdict = health.check(scheduler)
+    except Exception as exc:  # a monitor must get UNKNOWN, never a traceback
+        if as_json:
+            json.dump({"status": "UNKNOWN", "code": health.UNKNOWN, "error": str(exc)}, out)
+            out.write("\n")
+        else:
+            out.write(f"LAZYCRON UNKNOWN - {exc.__class__.__name__}: {exc}\n")
+        return health.UNKNOWN
+    if as_json:
+        json.dump(verdict.as_dict(), out, indent=2)
+        out.write("\n")
+        return verdict.code
+    out.write(verdict.summary() + "\n")
+    for job in verdict.jobs:
+        reasons = "; ".join(job.reasons) or "on time"
+        out.write(f"  {job.name}: {health.NAMES[job.code]} ({reasons})\n")
+    return verdict.code
 
 
 def pause_or_resume(

@@ -36,8 +36,14 @@ class Job:
         instead of run late. ``None`` runs a late tick however late it is.
     :param rerun_interrupted: when a run's process died mid-run, run that tick again at the
         next check instead of waiting for the next tick.
-    :param expected_duration: seconds; a run still going after this is shown as
-        *overrunning* in ``status`` and logged once. Nothing is killed.
+    :param max_runtime: seconds; a run still going after this is *overrunning*: shown in
+        ``status``, logged once, and a WARNING for ``status --check``. Nothing is killed.
+        ``None``: the schedule's period (see :mod:`lazycron.health`).
+    :param grace: seconds a tick may go unrun before ``status --check`` calls the job
+        late (WARNING), and two such ticks missed (CRITICAL). ``None``: half the period,
+        at least a minute and at most an hour.
+    :param expected_duration: the earlier name of ``max_runtime``, kept so that existing
+        declarations keep working; it means exactly the same thing.
     """
 
     name: str
@@ -47,6 +53,8 @@ class Job:
     max_lateness: float | None = None
     rerun_interrupted: bool = False
     expected_duration: float | None = None
+    max_runtime: float | None = None
+    grace: float | None = None
 
     @property
     def is_async(self) -> bool:
@@ -164,6 +172,8 @@ def job(
     max_lateness: float | timedelta | str | None = None,
     rerun_interrupted: bool = False,
     expected_duration: float | timedelta | str | None = None,
+    max_runtime: float | timedelta | str | None = None,
+    grace: float | timedelta | str | None = None,
     registry: Registry | None = None,
 ) -> Callable[[F], F]:
     """Declare a scheduled job. Returns the function unchanged.
@@ -213,8 +223,16 @@ def job(
                 raise JobDefinitionError("timezone= only applies to cron expressions")
             lateness = _seconds("max_lateness", max_lateness)
             expected = _seconds("expected_duration", expected_duration)
+            runtime = _seconds("max_runtime", max_runtime)
+            grace_seconds = _seconds("grace", grace)
         except JobDefinitionError as exc:
             raise fail(str(exc)) from None
+        if expected is not None and runtime is not None and expected != runtime:
+            raise fail(
+                "expected_duration= is the earlier name of max_runtime= and they disagree; "
+                "keep max_runtime= only"
+            )
+        runtime = runtime if runtime is not None else expected
         if not isinstance(rerun_interrupted, bool):
             raise fail("rerun_interrupted= must be True or False")
         _check_takes_no_arguments(func, fail)
@@ -227,7 +245,9 @@ def job(
                 timezone=zone,
                 max_lateness=lateness,
                 rerun_interrupted=rerun_interrupted,
-                expected_duration=expected,
+                expected_duration=runtime,
+                max_runtime=runtime,
+                grace=grace_seconds,
             )
         )
         return func

@@ -128,3 +128,13 @@ def test_pause_and_resume_through_manage_py() -> None:
     assert "resumed; next tick" in run("resume", "testapp.nightly")
     rows = {r["name"]: r for r in json.loads(run("--json", "status"))["jobs"]}
     assert rows["testapp.nightly"]["paused"] is None
+
+
+def test_status_check_through_manage_py_exits_with_the_verdict() -> None:
+    with pytest.raises(CommandError) as unseen:
+        run("status", "--check")
+    assert unseen.value.returncode == 3
+    run("run", "testapp.nightly")
+    run("run", "testapp.utc")
+    report = json.loads(run("--json", "status", "--check"))
+    assert report["status"] == "OK" and {j["status"] for j in report["jobs"]} == {"OK"}
