@@ -12,14 +12,17 @@ more than one thread in any process.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC
 
 from ._log import logger
+from ._owner import HOST
 from ._plan import Plan
 from ._reporting import overrun
 from ._threads import Handle, start_thread
+from .backends.base import CheckMark, CheckRecorder
 from .errors import ConfigurationError
 from .health import max_runtime
 from .jobs import Job
@@ -58,6 +61,7 @@ class Dispatcher:
         self.threads: set[Handle] = set()
         self._threads_mutex = threading.Lock()
         self._started_at = -math.inf
+        self._next_mark = -math.inf
         self._began = True
 
     def check(self) -> None:
@@ -158,6 +162,7 @@ class Dispatcher:
         self.problems.clear(
             "prepare", "lazycron: state directory %s is usable again", self.backend.location
         )
+        self._mark_check()
 
         started: list[JobThread] = []
         for name in names:
@@ -232,6 +237,22 @@ class Dispatcher:
             self._rearm()
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _mark_check(self) -> None:
+        """Leave the site's "last check" mark for ``lazycron why``: at most once per check
+        interval (and second) per process, and only where the backend keeps one."""
+        if not isinstance(self.backend, CheckRecorder):
+            return
+        now = self.clock.monotonic()
+        if now < self._next_mark:
+            return
+        self._next_mark = now + max(self.plan.check_interval, MIN_RETRY)
+        try:
+            self.backend.mark_check(CheckMark(self.clock.time(), HOST, os.getpid()))
+        except OSError as exc:  # a hint only: never keep a job from running for it
+            self.problems.report("mark", "lazycron: could not record the last check: %s", exc)
+        else:
+            self.problems.clear("mark")
 
     def _retry_at(self) -> float:
         return self.clock.time() + max(self.plan.check_interval, MIN_RETRY)

@@ -1,5 +1,5 @@
 """``lazycron`` / ``python -m lazycron``: list, status, run NAME, tick, pause NAME,
-resume NAME.
+resume NAME, why NAME.
 
 The CLI must act on the state the server uses, or it would run a job under another lock
 and break exactly-once. So it never guesses where that state is:
@@ -39,6 +39,7 @@ from .runner import Verdict
 from .scheduler import JobStatus, Scheduler
 from .schedules import CronSchedule, ticks_from
 from .state import JobState, Run
+from .why import explain
 
 __all__ = ["build_parser", "main"]
 
@@ -116,8 +117,12 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
             "pause", help="pause a job on every process and host: its ticks are skipped"
         ),
         resume := commands.add_parser("resume", help="resume a paused job at its next tick"),
+        why := commands.add_parser(
+            "why", help="why a job did not run at its last due tick, from recorded facts"
+        ),
     ]
     run.add_argument("name", help="the job's name")
+    why.add_argument("name", help="the job's name")
     for control in (pause, resume):
         control.add_argument("name", help="the job's name")
         control.add_argument(
@@ -277,6 +282,8 @@ def execute(
             return run_one(scheduler, args.name, args.json, out, err)
         if command == "tick":
             return run_due(scheduler, args.json, out)
+        if command == "why":
+            return show_why(scheduler, args.name, args.json, out, err)
         if command in {"pause", "resume"}:
             return pause_or_resume(scheduler, command, args, out, err)
     except (OSError, LazyCronError) as exc:
@@ -489,6 +496,21 @@ def show_health(scheduler: Scheduler, as_json: bool, out: Any) -> int:
         reasons = "; ".join(job.reasons) or "on time"
         out.write(f"  {job.name}: {health.NAMES[job.code]} ({reasons})\n")
     return verdict.code
+
+
+def show_why(scheduler: Scheduler, name: str, as_json: bool, out: Any, err: Any) -> int:
+    try:
+        job = scheduler.registry.get(name)
+    except KeyError as exc:
+        print(f"lazycron: {exc.args[0]}", file=err)
+        return 2
+    answer = explain(scheduler, job)
+    if as_json:
+        json.dump({"name": name, **answer.as_dict()}, out, indent=2)
+        out.write("\n")
+    else:
+        out.write(f"{name}: {answer.text}\n")
+    return 0
 
 
 def pause_or_resume(

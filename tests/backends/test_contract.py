@@ -15,7 +15,15 @@ from collections.abc import Callable
 import pytest
 
 from lazycron._threads import start_thread
-from lazycron.backends.base import Backend, BackendError, Lease, Snapshot, StateUnreadableError
+from lazycron.backends.base import (
+    Backend,
+    BackendError,
+    CheckMark,
+    CheckRecorder,
+    Lease,
+    Snapshot,
+    StateUnreadableError,
+)
 from lazycron.state import JobState, Pause, Run
 
 from .conftest import Store
@@ -337,3 +345,15 @@ def test_prepare_and_location(store: Store) -> None:
     backend = store.backend()
     backend.prepare()
     assert backend.location
+
+
+def test_the_last_check_mark_is_shared_and_last_writer_wins(store: Store, job: str) -> None:
+    host_a, host_b = store.backend(), store.backend()
+    assert isinstance(host_a, CheckRecorder) and isinstance(host_b, CheckRecorder)
+    first_sight(host_a, job)  # a job's record and the mark never touch each other
+    host_a.mark_check(CheckMark(at=1_000.0, host="a", pid=1))
+    assert host_b.last_check() == CheckMark(at=1_000.0, host="a", pid=1)
+    host_b.mark_check(CheckMark(at=1_001.5, host="b", pid=2))
+    assert host_a.last_check() == CheckMark(at=1_001.5, host="b", pid=2)
+    snapshot = host_a.read(job)
+    assert snapshot is not None and snapshot.state == new_state()

@@ -138,3 +138,9 @@ def test_status_check_through_manage_py_exits_with_the_verdict() -> None:
     run("run", "testapp.utc")
     report = json.loads(run("--json", "status", "--check"))
     assert report["status"] == "OK" and {j["status"] for j in report["jobs"]} == {"OK"}
+
+
+def test_why_through_manage_py() -> None:
+    assert "no process has seen it yet" in run("why", "testapp.nightly")
+    run("pause", "testapp.nightly", "--by", "frank")
+    assert json.loads(run("--json", "why", "testapp.nightly"))["reason"] == "paused"
