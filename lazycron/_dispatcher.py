@@ -90,6 +90,22 @@ class Dispatcher:
             if not handed_over:
                 self.dispatching.release()
 
+    def check_now(self) -> list[str]:
+        """A check on the calling thread, whatever the plan's wake-up says (the trigger
+        URL): read the jobs whose planned time has come and start a thread for each due
+        one. Returns their names; never runs or waits for a job. Does nothing while
+        another check of this process is under way."""
+        if not self.dispatching.acquire(blocking=False):
+            return []
+        try:
+            self.plan.checked(self.clock.monotonic())
+            if self.runner.wall_clock_stepped_back():
+                self.plan.forget()
+            with lazycron_thread():
+                return [thread.job.name for thread in self.dispatch()]
+        finally:
+            self.dispatching.release()
+
     def run_due(self, timeout: float | None) -> list[tuple[str, Run]]:
         """Attempt every job that is due, whatever this process planned, and wait for
         them: the runs made."""

@@ -39,6 +39,7 @@ from .runner import Verdict
 from .scheduler import JobStatus, Scheduler
 from .schedules import CronSchedule, ticks_from
 from .state import JobState, Run
+from .trigger import new_token
 from .why import explain
 
 __all__ = ["build_parser", "main"]
@@ -117,6 +118,9 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
             "pause", help="pause a job on every process and host: its ticks are skipped"
         ),
         resume := commands.add_parser("resume", help="resume a paused job at its next tick"),
+        commands.add_parser(
+            "token", help="print a new random token for the trigger and health URLs"
+        ),
         why := commands.add_parser(
             "why", help="why a job did not run at its last due tick, from recorded facts"
         ),
@@ -159,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(message)s",
     )
+    if args.command == "token":
+        print(new_token())
+        return 0
     sys.path.insert(0, os.getcwd())
     try:
         scheduler = load_scheduler(args)
@@ -282,6 +289,9 @@ def execute(
             return run_one(scheduler, args.name, args.json, out, err)
         if command == "tick":
             return run_due(scheduler, args.json, out)
+        if command == "token":
+            out.write(new_token() + "\n")
+            return 0
         if command == "why":
             return show_why(scheduler, args.name, args.json, out, err)
         if command in {"pause", "resume"}:

@@ -160,6 +160,18 @@ class Scheduler:
             return
         self.dispatcher.check()
 
+    def check_now(self) -> list[str]:
+        """What the trigger URL does: a check now, on this thread, whatever the fast path
+        says. Starts a thread for each due job and returns their names; never runs a job
+        here and never waits for one (see :mod:`lazycron.trigger`)."""
+        if in_job_thread():
+            return []
+        self._own_process()
+        if not self._announced:
+            self._announced = True
+            announce(self.registry, self.backend.location, self._check_interval)
+        return self.dispatcher.check_now()
+
     # -- synchronous entry points (the CLI, management commands, tests) --------------------
 
     def tick(self, timeout: float | None = None) -> list[tuple[str, Run]]:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import include, path
 
 
 def sync_view(request: HttpRequest) -> HttpResponse:
@@ -12,4 +12,8 @@ async def async_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse("async")
 
 
-urlpatterns = [path("sync/", sync_view), path("async/", async_view)]
+urlpatterns = [
+    path("sync/", sync_view),
+    path("async/", async_view),
+    path("lazycron/", include("lazycron.urls")),
+]
