@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from datetime import tzinfo
 from typing import Any
 
@@ -43,6 +44,7 @@ class AdapterBase:
         clock: Clock | None = None,
         history_limit: int = 50,
         job_context: JobContext | None = None,
+        hooks: Iterable[object] | None = None,
         token: str | None = None,
         trigger_path: str = DEFAULT_TRIGGER_PATH,
         health_path: str = DEFAULT_HEALTH_PATH,
@@ -57,6 +59,7 @@ class AdapterBase:
             clock=clock,
             history_limit=history_limit,
             job_context=job_context,
+            hooks=hooks,
         )
         resolved = resolve_token(token)
         self.endpoints = Endpoints(self.scheduler, resolved) if resolved else None

@@ -34,6 +34,7 @@ from ._app_scheduler import AppNotFoundError, find_scheduler, import_app
 from ._control import default_author, set_paused
 from .backends import FileBackend, default_state_dir
 from .errors import LazyCronError
+from .hooks import wait_for_pings
 from .jobs import Job
 from .runner import Verdict
 from .scheduler import JobStatus, Scheduler
@@ -269,6 +270,7 @@ def _relocated(found: Scheduler, state_dir: str) -> Scheduler:
         timezone=found.runner.default_zone,
         history_limit=found.runner.history_limit,
         job_context=found.runner.job_context,
+        hooks=found.runner.hooks,
     )
 
 
@@ -286,9 +288,13 @@ def execute(
             warn_if_unusable(scheduler, err)
             return show_status(scheduler, args.json, out)
         if command == "run":
-            return run_one(scheduler, args.name, args.json, out, err)
+            status = run_one(scheduler, args.name, args.json, out, err)
+            wait_for_pings()
+            return status
         if command == "tick":
-            return run_due(scheduler, args.json, out)
+            status = run_due(scheduler, args.json, out)
+            wait_for_pings()
+            return status
         if command == "token":
             out.write(new_token() + "\n")
             return 0

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from .errors import DuplicateJobError, JobDefinitionError
@@ -42,6 +43,10 @@ class Job:
     :param grace: seconds a tick may go unrun before ``status --check`` calls the job
         late (WARNING), and two such ticks missed (CRITICAL). ``None``: half the period,
         at least a minute and at most an hour.
+    :param on_success: ``f(job, run)``, called after each successful run.
+    :param on_failure: ``f(job, run)``, called after each failed run.
+    :param ping: a dead-man's-switch URL (healthchecks.io style): ``<url>/start``,
+        ``<url>`` and ``<url>/fail`` are fetched as a run starts, succeeds, fails.
     :param expected_duration: the earlier name of ``max_runtime``, kept so that existing
         declarations keep working; it means exactly the same thing.
     """
@@ -55,6 +60,9 @@ class Job:
     expected_duration: float | None = None
     max_runtime: float | None = None
     grace: float | None = None
+    on_success: Callable[[Job, Any], object] | None = None
+    on_failure: Callable[[Job, Any], object] | None = None
+    ping: str | None = None
 
     @property
     def is_async(self) -> bool:
@@ -174,6 +182,9 @@ def job(
     expected_duration: float | timedelta | str | None = None,
     max_runtime: float | timedelta | str | None = None,
     grace: float | timedelta | str | None = None,
+    on_success: Callable[[Job, Any], object] | None = None,
+    on_failure: Callable[[Job, Any], object] | None = None,
+    ping: str | None = None,
     registry: Registry | None = None,
 ) -> Callable[[F], F]:
     """Declare a scheduled job. Returns the function unchanged.
@@ -233,6 +244,15 @@ def job(
                 "keep max_runtime= only"
             )
         runtime = runtime if runtime is not None else expected
+        for option, hook in (("on_success", on_success), ("on_failure", on_failure)):
+            if hook is not None and not callable(hook):
+                raise fail(f"{option}= must be a function f(job, run), not {type(hook).__name__}")
+        if ping is not None and (
+            not isinstance(ping, str)
+            or urlsplit(ping).scheme not in {"http", "https"}
+            or not urlsplit(ping).netloc
+        ):
+            raise fail(f"ping={ping!r} must be an http:// or https:// URL")
         if not isinstance(rerun_interrupted, bool):
             raise fail("rerun_interrupted= must be True or False")
         _check_takes_no_arguments(func, fail)
@@ -248,6 +268,9 @@ def job(
                 expected_duration=runtime,
                 max_runtime=runtime,
                 grace=grace_seconds,
+                on_success=on_success,
+                on_failure=on_failure,
+                ping=ping,
             )
         )
         return func

@@ -31,6 +31,7 @@ from ._threads import call_outside_event_loop
 from .backends import Backend, FileBackend, default_state_dir
 from .clock import Clock, SystemClock
 from .errors import ConfigurationError
+from .hooks import check_hooks
 from .jobs import Registry, default_registry
 from .runner import AttemptResult, JobContext, Runner, in_job_thread, lazycron_thread
 from .schedules import resolve_timezone
@@ -68,6 +69,8 @@ class Scheduler:
     :param history_limit: how many past runs each job's state keeps.
     :param job_context: a callable ``(job) -> context manager`` wrapped around each run
         (the Django adapter closes stale database connections with it).
+    :param hooks: objects with ``run_started(job, run)`` and/or ``run_finished(job, run)``
+        methods, called on the job's thread (see :mod:`lazycron.hooks`).
     """
 
     wake_at: float  # monotonic; published by the plan, read by the adapters' fast path
@@ -83,6 +86,7 @@ class Scheduler:
         clock: Clock | None = None,
         history_limit: int = 50,
         job_context: JobContext | None = None,
+        hooks: Iterable[object] | None = None,
     ) -> None:
         interval = parse_check_interval(check_interval)
         if not isinstance(history_limit, int) or history_limit < 1:
@@ -105,6 +109,7 @@ class Scheduler:
             history_limit=history_limit,
             job_context=job_context,
             problems=self.problems,
+            hooks=check_hooks(hooks),
         )
         self._check_interval = interval
         self._start_process()
