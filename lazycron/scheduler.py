@@ -17,6 +17,7 @@ looking at (no threads), :mod:`lazycron._dispatcher` runs the threads, and
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 from collections.abc import Iterable
 from datetime import tzinfo
@@ -29,11 +30,12 @@ from ._plan import MAX_SLEEP, Plan
 from ._reporting import JobStatus, announce, statuses
 from ._threads import call_outside_event_loop
 from .backends import Backend, FileBackend, default_state_dir
+from .backends.base import StateUnreadableError
 from .clock import Clock, SystemClock
 from .errors import ConfigurationError
 from .hooks import check_hooks
 from .jobs import Registry, default_registry
-from .runner import AttemptResult, JobContext, Runner, in_job_thread, lazycron_thread
+from .runner import AttemptResult, JobContext, Runner, Verdict, in_job_thread, lazycron_thread
 from .schedules import resolve_timezone
 from .state import Run
 
@@ -50,6 +52,9 @@ __all__ = [
 # governed by the plan's wake-up, whatever this is): short enough that a job declared
 # every few seconds runs at its rate, no shorter than the retry of a busy job.
 DEFAULT_CHECK_INTERVAL = 1.0
+
+# How often run_now tries again when its claim lost to a write, not to a running job.
+MANUAL_RETRIES = 5
 
 _schedulers: weakref.WeakSet[Scheduler] = weakref.WeakSet()
 
@@ -201,9 +206,26 @@ class Scheduler:
 
         def attempt() -> AttemptResult:
             with lazycron_thread():
-                return self.runner.attempt(job, trigger="manual")
+                result = self.runner.attempt(job, trigger="manual")
+                for retry in range(1, MANUAL_RETRIES + 1):
+                    # BUSY without a live lease: another process wrote the record between
+                    # our read and our claim (a first sight, a skipped tick), or holds its
+                    # lock for that write. Nothing is running, so try again shortly rather
+                    # than report "running elsewhere".
+                    if result.verdict is not Verdict.BUSY or self._running_elsewhere(name):
+                        break
+                    threading.Event().wait(0.02 * retry)
+                    result = self.runner.attempt(job, trigger="manual")
+                return result
 
         return call_outside_event_loop(attempt, f"lazycron:{name}")
+
+    def _running_elsewhere(self, name: str) -> bool:
+        try:
+            snapshot = self.backend.read(name)
+        except (OSError, StateUnreadableError):
+            return False
+        return snapshot is not None and snapshot.lease_live
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Join the dispatcher and job threads started so far. For tests and commands."""

@@ -137,3 +137,40 @@ def test_cli_pause_status_resume(tmp_path: Path) -> None:
     greet = next(r for r in json.loads(cli("--json", "status"))["jobs"] if r["name"] == "greet")
     assert greet["paused"] is None
     assert "no job named 'nope'" in cli("pause", "nope", expect=2)
+
+
+class LosesFirstClaim:
+    """A file backend on which another process writes the record between our read and our
+    first claim (a first sight, a skipped tick): the claim fails, and no run is live."""
+
+    def __init__(self, inner: lazycron.backends.FileBackend) -> None:
+        self.inner = inner
+        self.lost = True  # set to False to lose the next claim
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def claim(
+        self, job_name: str, state: lazycron.state.JobState, *, expected: int | None
+    ) -> object:
+        if not self.lost:
+            self.lost = True
+            snapshot = self.inner.read(job_name)
+            assert snapshot is not None
+            assert self.inner.write(job_name, snapshot.state, expected=snapshot.version)
+            return None
+        return self.inner.claim(job_name, state, expected=expected)
+
+
+def test_run_now_that_loses_to_a_write_runs_rather_than_saying_running_elsewhere(
+    registry: Registry, state_dir: Path, clock: FakeClock
+) -> None:
+    ran: list[int] = []
+    lazycron.job(every=60, name="job", registry=registry)(lambda: ran.append(1))
+    backend = LosesFirstClaim(lazycron.backends.FileBackend(state_dir))
+    scheduler = Scheduler(registry, backend=backend, clock=clock)  # type: ignore[arg-type]
+    scheduler.run_now("job")  # first sight and a manual run
+    backend.lost = False
+    result = scheduler.run_now("job")
+    assert result.ran is not None and result.ran.trigger == "manual"
+    assert ran == [1, 1]

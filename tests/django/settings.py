@@ -13,11 +13,34 @@ DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 INSTALLED_APPS = [
     "django.contrib.contenttypes",  # an app without cron.py
+    "django.contrib.auth",  # the admin's "Scheduled jobs" (tests/django/test_admin.py)
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
     "lazycron",
     "tests.django.testapp",
     *[app for app in os.environ.get("LAZYCRON_TEST_EXTRA_APPS", "").split(",") if app],
 ]
-MIDDLEWARE = ["lazycron.middleware.LazyCronMiddleware"]
+MIDDLEWARE = [
+    "lazycron.middleware.LazyCronMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
 ROOT_URLCONF = "tests.django.urls"
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR / "db.sqlite3"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
@@ -16,4 +17,5 @@ urlpatterns = [
     path("sync/", sync_view),
     path("async/", async_view),
     path("lazycron/", include("lazycron.urls")),
+    path("admin/", admin.site.urls),
 ]
