@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
+    "django.contrib.staticfiles",  # the admin's CSS, for the browser test's screenshot
     "lazycron",
     "tests.django.testapp",
     *[app for app in os.environ.get("LAZYCRON_TEST_EXTRA_APPS", "").split(",") if app],
@@ -47,3 +48,4 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "Europe/Berlin"  # cron expressions are read in it, unless a job names its own
 LAZYCRON = {"STATE_DIR": VAR / "lazycron", "CHECK_INTERVAL": 30}
+STATIC_URL = "static/"
