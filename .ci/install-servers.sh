@@ -25,6 +25,7 @@ apt_packages=(
     python3 python3-pip
     gcc libc6-dev
     libmariadb-dev pkg-config
+    chromium chromium-driver
 )
 missing=()
 for package in "${apt_packages[@]}"; do

@@ -12,14 +12,19 @@ more than one thread in any process.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC
 
 from ._log import logger
+from ._owner import HOST
 from ._plan import Plan
 from ._reporting import overrun
 from ._threads import Handle, start_thread
+from .backends.base import CheckMark, CheckRecorder
 from .errors import ConfigurationError
+from .health import max_runtime
 from .jobs import Job
 from .runner import AttemptResult, Runner, Verdict, lazycron_thread
 from .state import Run
@@ -56,6 +61,7 @@ class Dispatcher:
         self.threads: set[Handle] = set()
         self._threads_mutex = threading.Lock()
         self._started_at = -math.inf
+        self._next_mark = -math.inf
         self._began = True
 
     def check(self) -> None:
@@ -83,6 +89,22 @@ class Dispatcher:
         finally:
             if not handed_over:
                 self.dispatching.release()
+
+    def check_now(self) -> list[str]:
+        """A check on the calling thread, whatever the plan's wake-up says (the trigger
+        URL): read the jobs whose planned time has come and start a thread for each due
+        one. Returns their names; never runs or waits for a job. Does nothing while
+        another check of this process is under way."""
+        if not self.dispatching.acquire(blocking=False):
+            return []
+        try:
+            self.plan.checked(self.clock.monotonic())
+            if self.runner.wall_clock_stepped_back():
+                self.plan.forget()
+            with lazycron_thread():
+                return [thread.job.name for thread in self.dispatch()]
+        finally:
+            self.dispatching.release()
 
     def run_due(self, timeout: float | None) -> list[tuple[str, Run]]:
         """Attempt every job that is due, whatever this process planned, and wait for
@@ -156,6 +178,7 @@ class Dispatcher:
         self.problems.clear(
             "prepare", "lazycron: state directory %s is usable again", self.backend.location
         )
+        self._mark_check()
 
         started: list[JobThread] = []
         for name in names:
@@ -231,6 +254,22 @@ class Dispatcher:
 
     # -- helpers ------------------------------------------------------------------------------
 
+    def _mark_check(self) -> None:
+        """Leave the site's "last check" mark for ``lazycron why``: at most once per check
+        interval (and second) per process, and only where the backend keeps one."""
+        if not isinstance(self.backend, CheckRecorder):
+            return
+        now = self.clock.monotonic()
+        if now < self._next_mark:
+            return
+        self._next_mark = now + max(self.plan.check_interval, MIN_RETRY)
+        try:
+            self.backend.mark_check(CheckMark(self.clock.time(), HOST, os.getpid()))
+        except OSError as exc:  # a hint only: never keep a job from running for it
+            self.problems.report("mark", "lazycron: could not record the last check: %s", exc)
+        else:
+            self.problems.clear("mark")
+
     def _retry_at(self) -> float:
         return self.clock.time() + max(self.plan.check_interval, MIN_RETRY)
 
@@ -246,10 +285,10 @@ class Dispatcher:
         self.problems.report(
             ("overrun", job.name),
             "lazycron: job %r has been running for %.0fs (pid %s on %s), longer than its "
-            "expected_duration of %gs",
+            "max_runtime (expected_duration) of %gs",
             job.name,
             elapsed,
             running.pid,
             running.host,
-            job.expected_duration,
+            max_runtime(job, UTC, running.tick),
         )

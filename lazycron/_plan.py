@@ -103,6 +103,15 @@ class Plan:
                     ready.append(name)
         return ready
 
+    def planned(self) -> dict[str, float]:
+        """Each planned job's wall-clock time (jobs on a thread of their own are absent)."""
+        with self._mutex:
+            return {
+                name: due
+                for due, sequence, name in self._heap
+                if self._planned.get(name) == sequence
+            }
+
     # -- waking -----------------------------------------------------------------------------
 
     def checked(self, monotonic: float) -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC
 
 from ._log import logger
+from .health import max_runtime
 from .jobs import Job, Registry
 from .runner import Runner
 from .state import JobState, Run
@@ -30,12 +32,14 @@ class JobStatus:
 
 
 def overrun(job: Job, running: Run | None, now: float) -> float | None:
-    """How long ``running`` has run, if that is longer than the job's
-    ``expected_duration``; else ``None``."""
-    if running is None or job.expected_duration is None:
+    """How long ``running`` has run, if that is longer than the job's ``max_runtime``
+    (its period unless declared: see :mod:`lazycron.health`, which judges by the same
+    function); else ``None``."""
+    if running is None:
         return None
     elapsed = now - running.started
-    return elapsed if elapsed > job.expected_duration else None
+    # The period of a cron schedule read in UTC: only DST could tell it from the job's zone.
+    return elapsed if elapsed > max_runtime(job, UTC, running.tick) else None
 
 
 def statuses(

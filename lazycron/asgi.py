@@ -7,10 +7,12 @@ only starts a thread. It never awaits the job, because the server would wait for
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from ._adapter import AdapterBase
+from .trigger import Answer
 
 __all__ = ["LazyCronMiddleware"]
 
@@ -30,6 +32,18 @@ class LazyCronMiddleware(AdapterBase):
     app: ASGIApp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.endpoints is not None and scope["type"] == "http":
+            headers = dict(scope.get("headers") or [])
+            authorization = headers.get(b"authorization")
+            answer = self.endpoint(
+                scope.get("path", ""),
+                scope.get("method", ""),
+                authorization.decode("latin-1") if authorization else None,
+                (scope.get("query_string") or b"").decode("latin-1"),
+            )
+            if answer is not None:
+                await _send_answer(send, answer)
+                return
         scheduler = self.scheduler
         if scope["type"] != "http" or scheduler.monotonic() < scheduler.wake_at:
             await self.app(scope, receive, send)
@@ -41,6 +55,17 @@ class LazyCronMiddleware(AdapterBase):
                 scheduler.check()
 
         await self.app(scope, receive, send_then_check)
+
+
+async def _send_answer(send: Send, answer: Answer) -> None:
+    body = json.dumps(answer.body).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in answer.headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _is_final(message: Message) -> bool:

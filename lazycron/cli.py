@@ -1,4 +1,5 @@
-"""``lazycron`` / ``python -m lazycron``: list, status, run NAME, tick.
+"""``lazycron`` / ``python -m lazycron``: list, status, run NAME, tick, pause NAME,
+resume NAME, why NAME.
 
 The CLI must act on the state the server uses, or it would run a job under another lock
 and break exactly-once. So it never guesses where that state is:
@@ -11,7 +12,7 @@ and break exactly-once. So it never guesses where that state is:
   not share with the server: ``run`` and ``tick`` refuse it, ``status`` warns.
 
 Exit codes: 0 fine, 1 a job failed, 2 a usage or state-directory problem (with a
-message), 3 the job is running elsewhere.
+message), 3 the job is running elsewhere (``run``; ``pause``/``resume`` after ``--wait``).
 """
 
 from __future__ import annotations
@@ -28,14 +29,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import health
 from ._app_scheduler import AppNotFoundError, find_scheduler, import_app
+from ._control import default_author, set_paused
 from .backends import FileBackend, default_state_dir
 from .errors import LazyCronError
+from .hooks import wait_for_pings
 from .jobs import Job
 from .runner import Verdict
 from .scheduler import JobStatus, Scheduler
 from .schedules import CronSchedule, ticks_from
-from .state import Run
+from .state import JobState, Run
+from .trigger import new_token
+from .why import explain
 
 __all__ = ["build_parser", "main"]
 
@@ -96,15 +102,44 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
         help="also show each job's next N ticks, in UTC (an interval job's grid is known "
         "once it has been seen)",
     )
+    status = commands.add_parser(
+        "status", help="next tick (and whether it is overdue), last tick, last run, outcome"
+    )
+    status.add_argument(
+        "--check",
+        action="store_true",
+        help="judge health for a monitor: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN",
+    )
     subcommands = [
         listing,
-        commands.add_parser(
-            "status", help="next tick (and whether it is overdue), last tick, last run, outcome"
-        ),
+        status,
         run := commands.add_parser("run", help="run one job now, under its lock"),
         commands.add_parser("tick", help="run whatever is due now (for a system crontab)"),
+        pause := commands.add_parser(
+            "pause", help="pause a job on every process and host: its ticks are skipped"
+        ),
+        resume := commands.add_parser("resume", help="resume a paused job at its next tick"),
+        commands.add_parser(
+            "token", help="print a new random token for the trigger and health URLs"
+        ),
+        why := commands.add_parser(
+            "why", help="why a job did not run at its last due tick, from recorded facts"
+        ),
     ]
     run.add_argument("name", help="the job's name")
+    why.add_argument("name", help="the job's name")
+    for control in (pause, resume):
+        control.add_argument("name", help="the job's name")
+        control.add_argument(
+            "--by", help="who is acting, shown by status and why (default: user@host)"
+        )
+        control.add_argument(
+            "--wait",
+            type=float,
+            default=30.0,
+            metavar="SECONDS",
+            help="how long to wait for a run in progress to end (default 30)",
+        )
     for subcommand in subcommands:
         # `lazycron status --json` as well as `lazycron --json status`.
         subcommand.add_argument(
@@ -129,6 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(message)s",
     )
+    if args.command == "token":
+        print(new_token())
+        return 0
     sys.path.insert(0, os.getcwd())
     try:
         scheduler = load_scheduler(args)
@@ -209,7 +247,7 @@ def _app_scheduler(
             f"it would be {found.backend.location}). Give the middleware an absolute "
             f"state_dir=, or pass --state-dir DIR or $LAZYCRON_STATE_DIR"
         )
-        if command in {"run", "tick"}:
+        if command in {"run", "tick", "pause", "resume"}:
             raise UsageError(message)
         if command == "status":
             print(f"lazycron: warning: {message}", file=sys.stderr)
@@ -232,6 +270,7 @@ def _relocated(found: Scheduler, state_dir: str) -> Scheduler:
         timezone=found.runner.default_zone,
         history_limit=found.runner.history_limit,
         job_context=found.runner.job_context,
+        hooks=found.runner.hooks,
     )
 
 
@@ -243,13 +282,26 @@ def execute(
     try:
         if command == "list":
             return show_list(scheduler, args.json, out, getattr(args, "next", 0))
+        if command == "status" and getattr(args, "check", False):
+            return show_health(scheduler, args.json, out)
         if command == "status":
             warn_if_unusable(scheduler, err)
             return show_status(scheduler, args.json, out)
         if command == "run":
-            return run_one(scheduler, args.name, args.json, out, err)
+            status = run_one(scheduler, args.name, args.json, out, err)
+            wait_for_pings()
+            return status
         if command == "tick":
-            return run_due(scheduler, args.json, out)
+            status = run_due(scheduler, args.json, out)
+            wait_for_pings()
+            return status
+        if command == "token":
+            out.write(new_token() + "\n")
+            return 0
+        if command == "why":
+            return show_why(scheduler, args.name, args.json, out, err)
+        if command in {"pause", "resume"}:
+            return pause_or_resume(scheduler, command, args, out, err)
     except (OSError, LazyCronError) as exc:
         print(
             f"lazycron: state directory {scheduler.backend.location} cannot be used: {exc}",
@@ -285,6 +337,8 @@ def show_list(scheduler: Scheduler, as_json: bool, out: Any, next_count: int = 0
             "timezone": str(job.timezone or scheduler.runner.default_zone),
             "max_lateness": job.max_lateness,
             "expected_duration": job.expected_duration,
+            "max_runtime": job.max_runtime,
+            "grace": job.grace,
             "rerun_interrupted": job.rerun_interrupted,
             "function": job.origin,
         }
@@ -341,6 +395,7 @@ def status_row(status: JobStatus, now: float) -> dict[str, Any]:
         "last_tick": iso(state.last_tick) if state else None,
         "running": run_dict(status.running) if status.running else None,
         "overrunning": status.overrunning,
+        "paused": pause_dict(state),
         "last_run": run_dict(last, task_status(status.job, last)) if last else None,
     }
 
@@ -370,6 +425,7 @@ def run_dict(run: Run, task_status: str | None = None) -> dict[str, Any]:
         "task_id": run.task_id,
         "task_backend": run.task_backend,
         "task_status": task_status or run.task_status,
+        "reason": run.reason,
     }
 
 
@@ -408,7 +464,9 @@ def status_line(row: dict[str, Any]) -> list[str]:
     last = row["last_run"] or {}
     now = "overrunning" if row["overrunning"] else ("running" if row["running"] else "")
     next_tick = short(row["next_tick"]) or "(not seen yet)"
-    if row["overdue"]:
+    if row["paused"]:
+        next_tick += " (paused)"
+    elif row["overdue"]:
         next_tick += " (overdue)"
     last_run = short(last.get("started"))
     if last and last["trigger"] != "schedule":
@@ -421,6 +479,7 @@ def status_line(row: dict[str, Any]) -> list[str]:
         last_run or "never",
         last.get("outcome", "")
         + (f" ({last['task_status']})" if last.get("task_status") else "")
+        + (f" ({last['reason']})" if last.get("reason") else "")
         + (f" ({now})" if now else ""),
         seconds(last.get("duration")),
         "" if not last or last["trigger"] == "manual" else seconds(last.get("lateness")),
@@ -447,6 +506,88 @@ def run_one(scheduler: Scheduler, name: str, as_json: bool, out: Any, err: Any) 
         return 2
     report_runs([(name, result.ran)], as_json, out)
     return 0 if result.ran.outcome in SUCCESSES else 1
+
+
+def show_health(scheduler: Scheduler, as_json: bool, out: Any) -> int:
+    """``status --check``: the monitoring-plugin verdict (see :mod:`lazycron.health`)."""
+    try:
+        verdict = health.check(scheduler)
+    except Exception as exc:  # a monitor must get UNKNOWN, never a traceback
+        if as_json:
+            json.dump({"status": "UNKNOWN", "code": health.UNKNOWN, "error": str(exc)}, out)
+            out.write("\n")
+        else:
+            out.write(f"LAZYCRON UNKNOWN - {exc.__class__.__name__}: {exc}\n")
+        return health.UNKNOWN
+    if as_json:
+        json.dump(verdict.as_dict(), out, indent=2)
+        out.write("\n")
+        return verdict.code
+    out.write(verdict.summary() + "\n")
+    for job in verdict.jobs:
+        reasons = "; ".join(job.reasons) or "on time"
+        out.write(f"  {job.name}: {health.NAMES[job.code]} ({reasons})\n")
+    return verdict.code
+
+
+def show_why(scheduler: Scheduler, name: str, as_json: bool, out: Any, err: Any) -> int:
+    try:
+        job = scheduler.registry.get(name)
+    except KeyError as exc:
+        print(f"lazycron: {exc.args[0]}", file=err)
+        return 2
+    answer = explain(scheduler, job)
+    if as_json:
+        json.dump({"name": name, **answer.as_dict()}, out, indent=2)
+        out.write("\n")
+    else:
+        out.write(f"{name}: {answer.text}\n")
+    return 0
+
+
+def pause_or_resume(
+    scheduler: Scheduler, command: str, args: argparse.Namespace, out: Any, err: Any
+) -> int:
+    try:
+        job = scheduler.registry.get(args.name)
+    except KeyError as exc:
+        print(f"lazycron: {exc.args[0]}", file=err)
+        return 2
+    scheduler.backend.prepare()
+    result = set_paused(
+        scheduler.runner,
+        job,
+        pause=command == "pause",
+        by=args.by or default_author(),
+        wait=args.wait,
+    )
+    if result.state is None:
+        where = ""
+        if result.running is not None:
+            run = result.running
+            where = f" on {run.host} (pid {run.pid}, since {short(iso(run.started))})"
+        print(
+            f"lazycron: job {args.name!r} is still running{where} after {args.wait:g}s; "
+            f"not {command}d. Try again when it ends, or with a longer --wait",
+            file=err,
+        )
+        return 3
+    pause = result.state.paused
+    if args.json:
+        json.dump({"name": args.name, "paused": pause_dict(result.state)}, out, indent=2)
+        out.write("\n")
+    elif pause is not None:
+        out.write(f"{args.name}: paused since {short(iso(pause.since))} by {pause.by}\n")
+    else:
+        next_tick = scheduler.runner.next_due(job, result.state)
+        out.write(f"{args.name}: resumed; next tick {short(iso(next_tick))}\n")
+    return 0
+
+
+def pause_dict(state: JobState | None) -> dict[str, Any] | None:
+    if state is None or state.paused is None:
+        return None
+    return {"since": iso(state.paused.since), "by": state.paused.by}
 
 
 def run_due(scheduler: Scheduler, as_json: bool, out: Any) -> int:

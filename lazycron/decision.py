@@ -25,7 +25,7 @@ from enum import Enum
 
 from .jobs import Job
 from .schedules import MAX_COUNTED_SKIPS, TICK_TOLERANCE, CronSchedule, IntervalSchedule
-from .state import JobState, Run, Trigger
+from .state import JobState, Pause, Run, Trigger
 
 __all__ = [
     "CLOCK_AHEAD_LIMIT",
@@ -35,6 +35,8 @@ __all__ = [
     "Owner",
     "decide",
     "next_due",
+    "paused",
+    "resumed",
     "schedule_key",
     "wants_attempt",
 ]
@@ -202,6 +204,30 @@ def decide(
     due = job.schedule.latest_due(now, state.reference, zone, state.anchor)
     if due is not None and state.last_tick is not None and due[0] <= state.last_tick:
         due = None  # belt and braces: a claimed tick is never claimed again
+    if state.paused is not None:
+        # Paused: a due tick is recorded as skipped, so that status and `why` show it and
+        # resuming never runs a backlog; an interrupted run is not re-run either.
+        if due is None:
+            action = Action.WRITE if dirty else Action.WAIT
+            return Decision(action, state, next_due(job, state, zone), tuple(notes))
+        tick, skipped = due
+        notes.append(
+            Note(
+                logging.INFO,
+                "lazycron: job %r is paused (since %s, by %s); tick %s skipped",
+                (job.name, _iso(state.paused.since), state.paused.by, _iso(tick)),
+            )
+        )
+        _record_skipped(
+            state,
+            owner,
+            tick=tick,
+            now=now,
+            skipped=skipped,
+            reason="paused",
+            history_limit=history_limit,
+        )
+        return Decision(Action.WRITE, state, next_due(job, state, zone), tuple(notes))
     if due is None and rerun_tick is not None:
         return _claim(
             state, owner, tick=rerun_tick, skipped=0, trigger="rerun", now=now, notes=notes
@@ -234,12 +260,66 @@ def decide(
                 (job.name, _iso(tick), now - tick, job.max_lateness),
             )
         )
-        state.last_tick = max(tick, state.last_tick or tick)
-        skipped_run = _new_run(owner, tick, now, trigger)
-        skipped_run.outcome, skipped_run.ended, skipped_run.skipped = "skipped", now, skipped
-        state.record(skipped_run, history_limit)
+        _record_skipped(
+            state,
+            owner,
+            tick=tick,
+            now=now,
+            skipped=skipped,
+            reason="max_lateness",
+            history_limit=history_limit,
+        )
         return Decision(Action.WRITE, state, next_due(job, state, zone), tuple(notes))
     return _claim(state, owner, tick=tick, skipped=skipped, trigger=trigger, now=now, notes=notes)
+
+
+def _record_skipped(
+    state: JobState,
+    owner: Owner,
+    *,
+    tick: float,
+    now: float,
+    skipped: int,
+    reason: str,
+    history_limit: int,
+) -> None:
+    """Consume ``tick`` without running it, and keep a "skipped" run saying why."""
+    state.last_tick = max(tick, state.last_tick or tick)
+    run = _new_run(owner, tick, now, "schedule")
+    run.outcome, run.ended, run.skipped, run.reason = "skipped", now, skipped, reason
+    state.record(run, history_limit)
+
+
+def paused(stored: JobState, *, now: float, by: str) -> JobState:
+    """``stored`` with a pause recorded (an existing pause keeps its time and author)."""
+    state = copy.deepcopy(stored)
+    if state.paused is None:
+        state.paused = Pause(since=now, by=by)
+    return state
+
+
+def resumed(
+    job: Job, stored: JobState, *, now: float, zone: tzinfo, owner: Owner, history_limit: int
+) -> JobState:
+    """``stored`` without its pause. Ticks that fell due while paused and that no check
+    recorded are recorded now, as one skipped run: resuming never runs a backlog."""
+    state = copy.deepcopy(stored)
+    if state.paused is None:
+        return state
+    if not _schedule_changed(job, state, zone):
+        due = job.schedule.latest_due(now, state.reference, zone, state.anchor)
+        if due is not None and (state.last_tick is None or due[0] > state.last_tick):
+            _record_skipped(
+                state,
+                owner,
+                tick=due[0],
+                now=now,
+                skipped=due[1],
+                reason="paused",
+                history_limit=history_limit,
+            )
+    state.paused = None
+    return state
 
 
 def _settle_interrupted(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from .errors import DuplicateJobError, JobDefinitionError
@@ -40,8 +41,18 @@ class Job:
         instead of run late. ``None`` runs a late tick however late it is.
     :param rerun_interrupted: when a run's process died mid-run, run that tick again at the
         next check instead of waiting for the next tick.
-    :param expected_duration: seconds; a run still going after this is shown as
-        *overrunning* in ``status`` and logged once. Nothing is killed.
+    :param max_runtime: seconds; a run still going after this is *overrunning*: shown in
+        ``status``, logged once, and a WARNING for ``status --check``. Nothing is killed.
+        ``None``: the schedule's period (see :mod:`lazycron.health`).
+    :param grace: seconds a tick may go unrun before ``status --check`` calls the job
+        late (WARNING), and two such ticks missed (CRITICAL). ``None``: half the period,
+        at least a minute and at most an hour.
+    :param on_success: ``f(job, run)``, called after each successful run.
+    :param on_failure: ``f(job, run)``, called after each failed run.
+    :param ping: a dead-man's-switch URL (healthchecks.io style): ``<url>/start``,
+        ``<url>`` and ``<url>/fail`` are fetched as a run starts, succeeds, fails.
+    :param expected_duration: the earlier name of ``max_runtime``, kept so that existing
+        declarations keep working; it means exactly the same thing.
     :param handoff: set when the job was declared on a task (Django's tasks framework):
         each claimed tick enqueues the task instead of calling ``func``, which is then
         the task's function (see :mod:`lazycron.handoff`).
@@ -55,6 +66,11 @@ class Job:
     rerun_interrupted: bool = False
     expected_duration: float | None = None
     handoff: TaskHandoff | None = None
+    max_runtime: float | None = None
+    grace: float | None = None
+    on_success: Callable[[Job, Any], object] | None = None
+    on_failure: Callable[[Job, Any], object] | None = None
+    ping: str | None = None
 
     @property
     def is_async(self) -> bool:
@@ -173,6 +189,11 @@ def job(
     rerun_interrupted: bool = False,
     expected_duration: float | timedelta | str | None = None,
     pass_tick: bool = False,
+    max_runtime: float | timedelta | str | None = None,
+    grace: float | timedelta | str | None = None,
+    on_success: Callable[[Job, Any], object] | None = None,
+    on_failure: Callable[[Job, Any], object] | None = None,
+    ping: str | None = None,
     registry: Registry | None = None,
 ) -> Callable[[F], F]:
     """Declare a scheduled job. Returns the function unchanged.
@@ -242,8 +263,25 @@ def job(
                 raise JobDefinitionError("timezone= only applies to cron expressions")
             lateness = _seconds("max_lateness", max_lateness)
             expected = _seconds("expected_duration", expected_duration)
+            runtime = _seconds("max_runtime", max_runtime)
+            grace_seconds = _seconds("grace", grace)
         except JobDefinitionError as exc:
             raise fail(str(exc)) from None
+        if expected is not None and runtime is not None and expected != runtime:
+            raise fail(
+                "expected_duration= is the earlier name of max_runtime= and they disagree; "
+                "keep max_runtime= only"
+            )
+        runtime = runtime if runtime is not None else expected
+        for option, hook in (("on_success", on_success), ("on_failure", on_failure)):
+            if hook is not None and not callable(hook):
+                raise fail(f"{option}= must be a function f(job, run), not {type(hook).__name__}")
+        if ping is not None and (
+            not isinstance(ping, str)
+            or urlsplit(ping).scheme not in {"http", "https"}
+            or not urlsplit(ping).netloc
+        ):
+            raise fail(f"ping={ping!r} must be an http:// or https:// URL")
         if not isinstance(rerun_interrupted, bool):
             raise fail("rerun_interrupted= must be True or False")
         if handoff is None:
@@ -257,7 +295,12 @@ def job(
                 timezone=zone,
                 max_lateness=lateness,
                 rerun_interrupted=rerun_interrupted,
-                expected_duration=expected,
+                expected_duration=runtime,
+                max_runtime=runtime,
+                grace=grace_seconds,
+                on_success=on_success,
+                on_failure=on_failure,
+                ping=ping,
                 handoff=handoff,
             )
         )

@@ -29,13 +29,13 @@ import os
 import threading
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from enum import Enum
 
-from . import _owner
+from . import _owner, hooks
 from ._context import current_run, in_lazycron_thread, lazycron_thread, running
 from ._log import ProblemLog, logger
 from ._threads import start_thread
@@ -107,6 +107,7 @@ class Runner:
         history_limit: int = 50,
         job_context: JobContext | None = None,
         problems: ProblemLog | None = None,
+        hooks: Sequence[object] = (),
     ) -> None:
         if (
             isinstance(history_limit, bool)
@@ -123,6 +124,7 @@ class Runner:
         self.history_limit = history_limit
         self.job_context = job_context
         self.problems = problems or ProblemLog()
+        self.hooks = hooks  # see lazycron.hooks
         # A busy job costs one read per check, as before the protocol: the dispatcher's
         # read() finds a live lease (remembered here with the state it returned), its
         # needs_attempt() on that very state arms the shortcut (with the monotonic time),
@@ -265,12 +267,14 @@ class Runner:
         assert run is not None and decision.state is not None
         try:
             with self._heartbeat(job, lease):
+                hooks.run_started(job, run, self.hooks)
                 run.outcome, run.error = self._execute(job, run)
                 run.ended = self.clock.time()
                 self._finish(job, run, lease)
         except BaseException:
             lease.release()  # never hold the job for a thread that is gone
             raise
+        hooks.run_finished(job, run, self.hooks)  # after the outcome is on record
         state = decision.state
         state.current = None
         state.record(run, self.history_limit)

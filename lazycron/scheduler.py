@@ -17,6 +17,7 @@ looking at (no threads), :mod:`lazycron._dispatcher` runs the threads, and
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 from collections.abc import Iterable
 from datetime import tzinfo
@@ -29,10 +30,12 @@ from ._plan import MAX_SLEEP, Plan
 from ._reporting import JobStatus, announce, statuses
 from ._threads import call_outside_event_loop
 from .backends import Backend, FileBackend, default_state_dir
+from .backends.base import StateUnreadableError
 from .clock import Clock, SystemClock
 from .errors import ConfigurationError
+from .hooks import check_hooks
 from .jobs import Registry, default_registry
-from .runner import AttemptResult, JobContext, Runner, in_job_thread, lazycron_thread
+from .runner import AttemptResult, JobContext, Runner, Verdict, in_job_thread, lazycron_thread
 from .schedules import resolve_timezone
 from .state import Run
 
@@ -49,6 +52,9 @@ __all__ = [
 # governed by the plan's wake-up, whatever this is): short enough that a job declared
 # every few seconds runs at its rate, no shorter than the retry of a busy job.
 DEFAULT_CHECK_INTERVAL = 1.0
+
+# How often run_now tries again when its claim lost to a write, not to a running job.
+MANUAL_RETRIES = 5
 
 _schedulers: weakref.WeakSet[Scheduler] = weakref.WeakSet()
 
@@ -68,6 +74,8 @@ class Scheduler:
     :param history_limit: how many past runs each job's state keeps.
     :param job_context: a callable ``(job) -> context manager`` wrapped around each run
         (the Django adapter closes stale database connections with it).
+    :param hooks: objects with ``run_started(job, run)`` and/or ``run_finished(job, run)``
+        methods, called on the job's thread (see :mod:`lazycron.hooks`).
     """
 
     wake_at: float  # monotonic; published by the plan, read by the adapters' fast path
@@ -83,6 +91,7 @@ class Scheduler:
         clock: Clock | None = None,
         history_limit: int = 50,
         job_context: JobContext | None = None,
+        hooks: Iterable[object] | None = None,
     ) -> None:
         interval = parse_check_interval(check_interval)
         if not isinstance(history_limit, int) or history_limit < 1:
@@ -105,6 +114,7 @@ class Scheduler:
             history_limit=history_limit,
             job_context=job_context,
             problems=self.problems,
+            hooks=check_hooks(hooks),
         )
         self._check_interval = interval
         self._start_process()
@@ -160,6 +170,18 @@ class Scheduler:
             return
         self.dispatcher.check()
 
+    def check_now(self) -> list[str]:
+        """What the trigger URL does: a check now, on this thread, whatever the fast path
+        says. Starts a thread for each due job and returns their names; never runs a job
+        here and never waits for one (see :mod:`lazycron.trigger`)."""
+        if in_job_thread():
+            return []
+        self._own_process()
+        if not self._announced:
+            self._announced = True
+            announce(self.registry, self.backend.location, self._check_interval)
+        return self.dispatcher.check_now()
+
     # -- synchronous entry points (the CLI, management commands, tests) --------------------
 
     def tick(self, timeout: float | None = None) -> list[tuple[str, Run]]:
@@ -184,9 +206,26 @@ class Scheduler:
 
         def attempt() -> AttemptResult:
             with lazycron_thread():
-                return self.runner.attempt(job, trigger="manual")
+                result = self.runner.attempt(job, trigger="manual")
+                for retry in range(1, MANUAL_RETRIES + 1):
+                    # BUSY without a live lease: another process wrote the record between
+                    # our read and our claim (a first sight, a skipped tick), or holds its
+                    # lock for that write. Nothing is running, so try again shortly rather
+                    # than report "running elsewhere".
+                    if result.verdict is not Verdict.BUSY or self._running_elsewhere(name):
+                        break
+                    threading.Event().wait(0.02 * retry)
+                    result = self.runner.attempt(job, trigger="manual")
+                return result
 
         return call_outside_event_loop(attempt, f"lazycron:{name}")
+
+    def _running_elsewhere(self, name: str) -> bool:
+        try:
+            snapshot = self.backend.read(name)
+        except (OSError, StateUnreadableError):
+            return False
+        return snapshot is not None and snapshot.lease_live
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Join the dispatcher and job threads started so far. For tests and commands."""

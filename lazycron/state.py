@@ -21,6 +21,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "JobState",
     "Outcome",
+    "Pause",
     "Run",
     "StateFormatError",
     "Trigger",
@@ -80,6 +81,9 @@ class Run:
     task_id: str | None = None
     task_backend: str | None = None
     task_status: str | None = None
+    # Why a "skipped" run did not run: "paused" or "max_lateness" (``None`` in states
+    # written before it was recorded, and for runs that did run).
+    reason: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -88,6 +92,14 @@ class Run:
     @property
     def lateness(self) -> float:
         return self.started - self.tick
+
+
+@dataclass
+class Pause:
+    """An operator's pause of a job: since when, and who (``user@host``, or what they said)."""
+
+    since: float
+    by: str
 
 
 @dataclass
@@ -104,6 +116,8 @@ class JobState:
     # afresh from that moment. ``None`` in states written before they were recorded.
     schedule_key: str | None = None
     since: float | None = None
+    # Set by ``lazycron pause``: due ticks are recorded as skipped (reason "paused").
+    paused: Pause | None = None
 
     @property
     def reference(self) -> float:
@@ -180,6 +194,7 @@ def decode_record(data: bytes) -> tuple[JobState, int]:
         if not isinstance(history, list):
             raise StateFormatError("history is not a list")
         key = raw.get("schedule_key")
+        paused = raw.get("paused")
         state = JobState(
             first_seen=_number(raw["first_seen"]),
             last_tick=_optional_number(raw.get("last_tick")),
@@ -188,6 +203,7 @@ def decode_record(data: bytes) -> tuple[JobState, int]:
             schedule=str(raw.get("schedule", "")),
             schedule_key=None if key is None else _text(key),
             since=_optional_number(raw.get("since")),
+            paused=None if paused is None else _pause(paused),
         )
         return state, _integer(raw.get("revision", 0))
     except (KeyError, TypeError, OverflowError) as exc:
@@ -217,7 +233,14 @@ def _run(raw: Any) -> Run:
         task_id=_optional_text(raw.get("task_id")),
         task_backend=_optional_text(raw.get("task_backend")),
         task_status=_optional_text(raw.get("task_status")),
+        reason=None if raw.get("reason") is None else _text(raw["reason"]),
     )
+
+
+def _pause(raw: Any) -> Pause:
+    if not isinstance(raw, dict):
+        raise StateFormatError("a pause is not a JSON object")
+    return Pause(since=_number(raw["since"]), by=_text(raw["by"]))
 
 
 def _number(value: Any) -> float:

@@ -21,10 +21,12 @@ framework's response) is wrapped, as none of this applies to it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ._adapter import AdapterBase
+from .trigger import Answer
 
 __all__ = ["LazyCronMiddleware"]
 
@@ -42,11 +44,36 @@ class LazyCronMiddleware(AdapterBase):
     app: WSGIApp
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self.endpoints is not None:
+            answer = self.endpoint(
+                environ.get("PATH_INFO", ""),
+                environ.get("REQUEST_METHOD", ""),
+                environ.get("HTTP_AUTHORIZATION"),
+                environ.get("QUERY_STRING", ""),
+            )
+            if answer is not None:
+                body = json.dumps(answer.body).encode()
+                headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+                start_response(
+                    f"{answer.status} {answer.reason}", [*headers, *answer.headers.items()]
+                )
+                return [body]
         response = self.app(environ, start_response)
         scheduler = self.scheduler
         if scheduler.monotonic() < scheduler.wake_at:  # the fast path: nothing may be due
             return response
         return check_after_close(response, scheduler.check, environ.get("wsgi.file_wrapper"))
+
+
+def _send_answer(start_response: StartResponse, answer: Answer) -> list[bytes]:
+    body = json.dumps(answer.body).encode()
+    headers = [
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(body))),
+        *answer.headers.items(),
+    ]
+    start_response(f"{answer.status} {answer.reason}", headers)
+    return [body]
 
 
 def check_after_close(

@@ -37,9 +37,10 @@ is committed. No operation here is ever called on the request path.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..errors import ConfigurationError
 from ..state import JobState
@@ -47,6 +48,8 @@ from ..state import JobState
 __all__ = [
     "Backend",
     "BackendError",
+    "CheckMark",
+    "CheckRecorder",
     "Lease",
     "Snapshot",
     "StateUnreadableError",
@@ -177,4 +180,45 @@ class Backend(Protocol):
         ``state.current`` is the run being claimed; its ``run_id`` becomes the lease's
         token. ``None`` when the condition did not hold: the caller must not run.
         """
+        ...
+
+
+@dataclass(frozen=True)
+class CheckMark:
+    """The last time any process checked for due jobs: when, and which process.
+
+    ``lazycron why`` compares it with a job's due tick: a tick after the last check was
+    missed because no request reached any process (or none since then)."""
+
+    at: float
+    host: str
+    pid: int
+
+    def encode(self) -> bytes:
+        return json.dumps({"at": self.at, "host": self.host, "pid": self.pid}).encode()
+
+    @classmethod
+    def decode(cls, data: bytes | str) -> CheckMark | None:
+        """The mark, or ``None`` for bytes that are not one (a mark is only a hint)."""
+        try:
+            raw = json.loads(data)
+            mark = cls(at=float(raw["at"]), host=str(raw["host"]), pid=int(raw["pid"]))
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+            return None
+        return mark
+
+
+@runtime_checkable
+class CheckRecorder(Protocol):
+    """A backend that keeps the site's last :class:`CheckMark`: one small record per
+    store, overwritten (last writer wins; no condition, no lease). Each process writes it
+    at most once per check interval, from a dispatcher thread, never on a request.
+    A separate protocol so a backend without it still works; ``why`` then says less."""
+
+    def mark_check(self, mark: CheckMark) -> None:
+        """Record ``mark``. Raises ``OSError`` (``BackendError``) when the store fails."""
+        ...
+
+    def last_check(self) -> CheckMark | None:
+        """The last mark written, or ``None``. Raises ``OSError`` when the store fails."""
         ...

@@ -36,7 +36,7 @@ from filelock import FileLock, Timeout
 
 from .._owner import owner_alive
 from ..state import MAX_STATE_BYTES, JobState, StateFormatError, decode_record, encode
-from .base import Snapshot, StateUnreadableError, UnsafeStateDirError
+from .base import CheckMark, Snapshot, StateUnreadableError, UnsafeStateDirError
 
 __all__ = [
     "MAX_STATE_BYTES",
@@ -270,6 +270,38 @@ class FileBackend:
 
     def lock_path_for(self, job_name: str) -> Path:
         return self.directory / f"{safe_file_stem(job_name)}.lock"
+
+    # -- the last check (CheckRecorder) -----------------------------------------------------
+
+    @property
+    def check_mark_path(self) -> Path:
+        # No ".json" suffix: no job's state file (``<slug>-<hash>.json``) can have this name.
+        return self.directory / "lazycron.last-check"
+
+    def mark_check(self, mark: CheckMark) -> None:
+        # Temp file and rename, no fsync: a mark lost in a crash is only a stale hint.
+        path = self.check_mark_path
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+        try:
+            os.write(fd, mark.encode())
+        finally:
+            os.close(fd)
+        try:
+            os.replace(temp, path)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+
+    def last_check(self) -> CheckMark | None:
+        try:
+            fd = os.open(self.check_mark_path, os.O_RDONLY | _NOFOLLOW)
+        except FileNotFoundError:
+            return None
+        try:
+            return CheckMark.decode(os.read(fd, 4096))
+        finally:
+            os.close(fd)
 
     # -- the protocol ---------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from redis.retry import Retry
 from .._log import logger
 from ..errors import ConfigurationError
 from ..state import JobState, StateFormatError, decode, encode
-from .base import BackendError, Snapshot, StateUnreadableError
+from .base import BackendError, CheckMark, Snapshot, StateUnreadableError
 from .open import hide_password
 
 __all__ = ["DEFAULT_TIMEOUT", "RedisBackend", "RedisLease"]
@@ -217,6 +217,26 @@ class RedisBackend:
             return script(keys=self.keys(job_name), args=list(args))
         except redis.RedisError as exc:
             raise BackendError(f"Redis at {self._location}: {exc}") from exc
+
+    # -- the last check (CheckRecorder) ---------------------------------------------------
+
+    @property
+    def check_mark_key(self) -> str:
+        # Outside every job's "{prefix:job}:..." keys: no job name can produce it.
+        return f"{self.prefix}:last-check"
+
+    def mark_check(self, mark: CheckMark) -> None:
+        try:
+            self.client.set(self.check_mark_key, mark.encode())
+        except redis.RedisError as exc:
+            raise BackendError(f"Redis at {self._location}: {exc}") from exc
+
+    def last_check(self) -> CheckMark | None:
+        try:
+            data = self.client.get(self.check_mark_key)
+        except redis.RedisError as exc:
+            raise BackendError(f"Redis at {self._location}: {exc}") from exc
+        return None if data is None else CheckMark.decode(data)
 
     # -- Backend ----------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""``python manage.py lazycron list|status|run NAME|tick``: the ``lazycron`` CLI, with
-the jobs found by autodiscovery and the state directory from the project's settings."""
+"""``python manage.py lazycron list|status|run NAME|tick|pause NAME|resume NAME``: the
+``lazycron`` CLI, with the jobs found by autodiscovery and the state directory from the
+project's settings."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from . import runtime
 
 
 class Command(BaseCommand):
-    help = "Inspect and run lazycron jobs: list, status, run NAME, tick."
+    help = "Inspect and run lazycron jobs: list, status, run NAME, tick, pause NAME, resume NAME."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="machine-readable output")

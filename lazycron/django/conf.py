@@ -24,6 +24,7 @@ from .._durations import parse_check_interval
 from ..backends import default_state_dir
 from ..errors import ConfigurationError
 from ..scheduler import DEFAULT_CHECK_INTERVAL
+from ..trigger import MIN_TOKEN_LENGTH, TOKEN_ENV
 from . import store
 
 __all__ = ["KEYS", "LazyCronSettings", "get_settings", "read_settings", "state_dir_of"]
@@ -34,6 +35,7 @@ KEYS = {
     "CHECK_INTERVAL": "seconds, a number >= 0, a timedelta or a string like '30s' or '1m'",
     "HISTORY_LIMIT": "an integer >= 1",
     "ENABLED": "True or False",
+    "TOKEN": "a string of at least 32 characters (`lazycron token` prints one), or None",
     **store.KEYS,  # BACKEND, DATABASE, LEASE: where job records live (see store.py)
 }
 
@@ -50,6 +52,7 @@ class LazyCronSettings:
     backend: object = None  # None: the file backend in state_dir (see store.py)
     database: str | None = None  # the alias for BACKEND "database" ("default" if None)
     lease: float = 60.0
+    token: str | None = None  # the trigger and health URLs' token (else $LAZYCRON_TOKEN)
 
 
 def read_settings() -> tuple[LazyCronSettings, list[str]]:
@@ -76,6 +79,11 @@ def read_settings() -> tuple[LazyCronSettings, list[str]]:
             problems.append(f"settings.LAZYCRON[{key!r}] = {value!r}: must be {error}")
         else:
             values[key.lower()] = _convert(key, value)
+    if values.get("token") is None and 0 < len(os.environ.get(TOKEN_ENV, "")) < MIN_TOKEN_LENGTH:
+        problems.append(
+            f"${TOKEN_ENV} is shorter than {MIN_TOKEN_LENGTH} characters; "
+            f"`lazycron token` prints a good one"
+        )
     return LazyCronSettings(**values), problems
 
 
@@ -96,6 +104,8 @@ def _invalid(key: str, value: object) -> str | None:
         ok = value is None or isinstance(value, str | os.PathLike)
     elif key == "CHECK_INTERVAL":
         ok = _check_interval(value) is not None
+    elif key == "TOKEN":
+        ok = value is None or (isinstance(value, str) and len(value) >= MIN_TOKEN_LENGTH)
     elif key == "HISTORY_LIMIT":
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
     else:  # ENABLED: a bool, not a truthy string such as "false"

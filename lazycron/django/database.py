@@ -54,7 +54,7 @@ from django.db.models.sql import InsertQuery, UpdateQuery
 
 from .._log import logger
 from .._threads import in_short_lived_thread
-from ..backends.base import BackendError, Snapshot, StateUnreadableError
+from ..backends.base import BackendError, CheckMark, Snapshot, StateUnreadableError
 from ..errors import ConfigurationError
 from ..state import JobState, StateFormatError, decode, encode
 
@@ -78,6 +78,10 @@ class DatabaseNow(Now):
 
     def as_mysql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
         return self.as_sql(compiler, connection, template="UTC_TIMESTAMP(6)", **extra_context)
+
+
+# The key of the site's last-check row: not 64 hex digits, so never a job's record key.
+CHECK_MARK_KEY = "lazycron:last-check"
 
 
 def record_key(job_name: str) -> str:
@@ -358,6 +362,37 @@ class DatabaseBackend:
                 f"{TABLE} row for job {job_name!r} in {self.location}: {exc}", version=version
             ) from None
         return Snapshot(state=state, version=version, lease_live=lease_live)
+
+    # -- the last check (CheckRecorder) ---------------------------------------------------
+
+    def mark_check(self, mark: CheckMark) -> None:
+        """One row whose key is not a SHA-256 (so no job's), updated or else inserted."""
+        records = self._records().filter(key=CHECK_MARK_KEY)
+
+        def upsert(connection: BaseDatabaseWrapper) -> None:
+            if self._update(connection, records, {"state": mark.encode()}):
+                return
+            if not self._insert(
+                connection,
+                key=CHECK_MARK_KEY,
+                name="(last check)",
+                version=0,
+                state=mark.encode(),
+            ):
+                self._update(connection, records, {"state": mark.encode()})
+
+        try:
+            self._run(upsert)
+        finally:
+            self._settle()
+
+    def last_check(self) -> CheckMark | None:
+        records = self._records().filter(key=CHECK_MARK_KEY).values_list("state")
+        try:
+            row = self._run(lambda connection: self._fetch(connection, records))
+        finally:
+            self._settle()
+        return None if row is None or row[0] is None else CheckMark.decode(bytes(row[0]))
 
     def write(self, job_name: str, state: JobState, *, expected: int | None) -> bool:
         return self._change(job_name, state, expected=expected, token=None)

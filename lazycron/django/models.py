@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import models
 
-__all__ = ["JobRecord"]
+__all__ = ["JobRecord", "ScheduledJob"]
 
 
 class JobRecord(models.Model):
@@ -32,6 +32,24 @@ class JobRecord(models.Model):
         app_label = "lazycron"
         db_table = "lazycron_jobrecord"
         verbose_name = "lazycron job record"
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+
+class ScheduledJob(models.Model):
+    """A placeholder with no table (``managed = False``): it gives the admin a "Scheduled
+    jobs" entry and its permissions (view: see the jobs; change: run now, pause, resume).
+    The pages read the jobs from the scheduler, never from this model
+    (:mod:`lazycron.django.admin`)."""
+
+    name: models.CharField[str, str] = models.CharField(max_length=255, primary_key=True)
+
+    class Meta:
+        app_label = "lazycron"
+        managed = False
+        verbose_name = "scheduled job"
+        verbose_name_plural = "scheduled jobs"
 
     def __str__(self) -> str:
         return str(self.name)

@@ -20,6 +20,7 @@ from .._threads import in_short_lived_thread
 from ..errors import LazyCronError
 from ..jobs import Job, default_registry
 from ..scheduler import Scheduler
+from ..signals import SignalHooks
 from . import discovery
 from .conf import LazyCronSettings, get_settings, state_dir_of
 
@@ -58,9 +59,12 @@ def build_scheduler(conf: LazyCronSettings | None = None, **overrides: Any) -> S
         "history_limit": conf.history_limit,
         "timezone": conf.time_zone,
         "job_context": database_connections,
+        "hooks": [SignalHooks()],  # lazycron.signals.run_started / run_finished
     }
     if "backend" not in overrides:
         options["state_dir"] = state_dir_of(conf)
+    if "hooks" in overrides:
+        overrides = {**overrides, "hooks": [*options["hooks"], *overrides["hooks"]]}
     options.update(overrides)
     try:
         return Scheduler(**options)

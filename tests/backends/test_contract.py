@@ -13,8 +13,15 @@ from collections.abc import Callable
 import pytest
 
 from lazycron._threads import start_thread
-from lazycron.backends.base import Backend, BackendError, Lease, StateUnreadableError
-from lazycron.state import JobState
+from lazycron.backends.base import (
+    Backend,
+    BackendError,
+    CheckMark,
+    CheckRecorder,
+    Lease,
+    StateUnreadableError,
+)
+from lazycron.state import JobState, Pause, Run
 
 from .helpers import Store, claim, claimed, done, first_sight, new_state
 
@@ -46,6 +53,20 @@ def test_first_sight_creates_the_record_once(store: Store, job: str) -> None:
     assert snapshot is not None
     assert snapshot.state == new_state()
     assert not snapshot.lease_live
+
+
+def test_a_pause_and_a_skipped_runs_reason_are_kept_for_every_host(store: Store, job: str) -> None:
+    """``lazycron pause`` is an ordinary conditional write: every host reads it back."""
+    host_a, host_b = store.backend(), store.backend()
+    snapshot = first_sight(host_a, job)
+    paused = copy.deepcopy(snapshot.state)
+    paused.paused = Pause(since=1_060.0, by="alice@ops")
+    skipped = Run(run_id="s", tick=1_060.0, started=1_061.0, pid=1, host="h", outcome="skipped")
+    skipped.reason = "paused"
+    paused.record(skipped, limit=50)
+    assert host_a.write(job, paused, expected=snapshot.version)
+    seen = host_b.read(job)
+    assert seen is not None and seen.state == paused
 
 
 def test_a_write_with_a_stale_version_fails_and_changes_nothing(store: Store, job: str) -> None:
@@ -285,3 +306,15 @@ def test_prepare_and_location(store: Store) -> None:
     backend = store.backend()
     backend.prepare()
     assert backend.location
+
+
+def test_the_last_check_mark_is_shared_and_last_writer_wins(store: Store, job: str) -> None:
+    host_a, host_b = store.backend(), store.backend()
+    assert isinstance(host_a, CheckRecorder) and isinstance(host_b, CheckRecorder)
+    first_sight(host_a, job)  # a job's record and the mark never touch each other
+    host_a.mark_check(CheckMark(at=1_000.0, host="a", pid=1))
+    assert host_b.last_check() == CheckMark(at=1_000.0, host="a", pid=1)
+    host_b.mark_check(CheckMark(at=1_001.5, host="b", pid=2))
+    assert host_a.last_check() == CheckMark(at=1_001.5, host="b", pid=2)
+    snapshot = host_a.read(job)
+    assert snapshot is not None and snapshot.state == new_state()

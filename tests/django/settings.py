@@ -16,6 +16,11 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 TASKS_MODULE = "django.tasks" if importlib.util.find_spec("django.tasks") else "django_tasks"
 INSTALLED_APPS = [
     "django.contrib.contenttypes",  # an app without cron.py
+    "django.contrib.auth",  # the admin's "Scheduled jobs" (tests/django/test_admin.py)
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",  # the admin's CSS, for the browser test's screenshot
     *(["django_tasks"] if TASKS_MODULE == "django_tasks" else []),
     # The database task backend (Django >= 5.2), for the shared transaction's tests.
     *(["django_tasks_db"] if importlib.util.find_spec("django_tasks_db") else []),
@@ -23,7 +28,26 @@ INSTALLED_APPS = [
     "tests.django.testapp",
     *[app for app in os.environ.get("LAZYCRON_TEST_EXTRA_APPS", "").split(",") if app],
 ]
-MIDDLEWARE = ["lazycron.middleware.LazyCronMiddleware"]
+MIDDLEWARE = [
+    "lazycron.middleware.LazyCronMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
 ROOT_URLCONF = "tests.django.urls"
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR / "db.sqlite3"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -40,3 +64,4 @@ TASKS = {
     ),
 }
 LAZYCRON = {"STATE_DIR": VAR / "lazycron", "CHECK_INTERVAL": 30}
+STATIC_URL = "static/"

@@ -117,3 +117,30 @@ def test_an_unusable_state_dir_is_exit_2_with_a_message(tmp_path: Path, command:
         call_command("lazycron", *command, stdout=StringIO(), stderr=err)
     assert info.value.returncode == 2
     assert f"lazycron: state directory {a_file} cannot be used" in err.getvalue()
+
+
+def test_pause_and_resume_through_manage_py() -> None:
+    assert run("pause", "testapp.nightly", "--by", "dana").startswith(
+        "testapp.nightly: paused since "
+    )
+    rows = {r["name"]: r for r in json.loads(run("--json", "status"))["jobs"]}
+    assert rows["testapp.nightly"]["paused"]["by"] == "dana"
+    assert "resumed; next tick" in run("resume", "testapp.nightly")
+    rows = {r["name"]: r for r in json.loads(run("--json", "status"))["jobs"]}
+    assert rows["testapp.nightly"]["paused"] is None
+
+
+def test_status_check_through_manage_py_exits_with_the_verdict() -> None:
+    with pytest.raises(CommandError) as unseen:
+        run("status", "--check")
+    assert unseen.value.returncode == 3
+    run("run", "testapp.nightly")
+    run("run", "testapp.utc")
+    report = json.loads(run("--json", "status", "--check"))
+    assert report["status"] == "OK" and {j["status"] for j in report["jobs"]} == {"OK"}
+
+
+def test_why_through_manage_py() -> None:
+    assert "no process has seen it yet" in run("why", "testapp.nightly")
+    run("pause", "testapp.nightly", "--by", "frank")
+    assert json.loads(run("--json", "why", "testapp.nightly"))["reason"] == "paused"
