@@ -16,7 +16,7 @@ from lazycron._control import set_paused
 from lazycron.errors import JobDefinitionError
 from lazycron.testing import FakeClock
 
-from .conftest import run_check
+from .helpers import run_check
 from .test_cli import Cli
 
 

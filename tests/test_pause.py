@@ -13,7 +13,7 @@ from lazycron import Registry, Scheduler
 from lazycron._control import set_paused
 from lazycron.testing import FakeClock
 
-from .conftest import run_check
+from .helpers import run_check
 from .test_cli import Cli
 
 

@@ -23,7 +23,7 @@ from lazycron.errors import ConfigurationError
 from lazycron.testing import FakeClock
 from lazycron.wsgi import LazyCronMiddleware as WSGIMiddleware
 
-from .serving import real_server
+from .helpers.serving import real_server
 
 TOKEN = "t" * 40
 BIN = Path(sys.executable).parent

@@ -13,7 +13,7 @@ from lazycron._control import set_paused
 from lazycron.testing import FakeClock
 from lazycron.why import Why, explain
 
-from .conftest import run_check
+from .helpers import run_check
 from .test_cli import Cli
 
 

@@ -7,6 +7,7 @@ for its users, the test names the report it reproduces.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 

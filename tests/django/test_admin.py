@@ -11,8 +11,7 @@ from django.test import Client
 
 import lazycron
 from lazycron import Registry, Scheduler
-
-from ..conftest import FakeClock
+from lazycron.testing import FakeClock
 
 LIST = "/admin/lazycron/scheduledjob/"
 

@@ -17,10 +17,10 @@ from django.test.testcases import LiveServerThread
 
 import lazycron
 from lazycron import Registry, Scheduler
+from lazycron.testing import FakeClock
 
-from ..conftest import FakeClock
 from ..integration.servers import require, require_binary, require_module
-from .conftest import REPO
+from .helpers import REPO
 
 CHROMIUM_HINT = "apt-get install -y chromium chromium-driver (bash .ci/install-servers.sh)"
 SCREENSHOT = REPO / "docs" / "images" / "admin-jobs.png"

@@ -12,8 +12,7 @@ from django.test import Client
 import lazycron
 from lazycron import Registry, Scheduler
 from lazycron.signals import run_finished, run_started
-
-from ..conftest import FakeClock
+from lazycron.testing import FakeClock
 
 
 def test_signals_carry_the_job_and_the_run_and_a_receivers_error_stays_out(

@@ -11,8 +11,7 @@ from django.test import Client, override_settings
 
 import lazycron
 from lazycron import Registry, Scheduler
-
-from ..conftest import FakeClock
+from lazycron.testing import FakeClock
 
 TOKEN = "d" * 40
 
