@@ -265,10 +265,11 @@ class Dispatcher:
         self._next_mark = now + max(self.plan.check_interval, MIN_RETRY)
         try:
             self.backend.mark_check(CheckMark(self.clock.time(), HOST, os.getpid()))
-        except OSError as exc:  # a hint only: never keep a job from running for it
-            self.problems.report("mark", "lazycron: could not record the last check: %s", exc)
-        else:
-            self.problems.clear("mark")
+        except OSError as exc:
+            # A hint for `why` only: it never keeps a job from running, and a store that
+            # cannot take it cannot take the jobs' own state either, which is logged once
+            # per job. A second error line for the same cause would only be noise.
+            logger.debug("lazycron: could not record the last check: %s", exc)
 
     def _retry_at(self) -> float:
         return self.clock.time() + max(self.plan.check_interval, MIN_RETRY)

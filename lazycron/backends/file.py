@@ -284,13 +284,13 @@ class FileBackend:
         temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
         try:
-            os.write(fd, mark.encode())
-        finally:
-            os.close(fd)
-        try:
+            try:
+                os.write(fd, mark.encode())
+            finally:
+                os.close(fd)
             os.replace(temp, path)
         except BaseException:
-            temp.unlink(missing_ok=True)
+            temp.unlink(missing_ok=True)  # a full disk must not fill up with our temp files
             raise
 
     def last_check(self) -> CheckMark | None:
