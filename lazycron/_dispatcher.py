@@ -19,6 +19,7 @@ from ._log import logger
 from ._plan import Plan
 from ._reporting import overrun
 from ._threads import Handle, start_thread
+from .backends.open import describe
 from .errors import ConfigurationError
 from .jobs import Job
 from .runner import AttemptResult, Runner, Verdict, lazycron_thread
@@ -144,18 +145,16 @@ class Dispatcher:
         except (OSError, ConfigurationError) as exc:
             self.problems.report(
                 "prepare",
-                "lazycron: cannot use state directory %s: %s. Jobs are paused and the site "
+                "lazycron: cannot use %s: %s. Jobs are paused and the site "
                 "keeps serving; they resume by themselves once this is fixed.",
-                self.backend.location,
+                describe(self.backend),
                 exc,
             )
             for name in names:
                 self.plan.put(name, retry_at)
             self._rearm()
             return []
-        self.problems.clear(
-            "prepare", "lazycron: state directory %s is usable again", self.backend.location
-        )
+        self.problems.clear("prepare", "lazycron: %s is usable again", describe(self.backend))
 
         started: list[JobThread] = []
         for name in names:

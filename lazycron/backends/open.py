@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ..errors import ConfigurationError
 from .base import Backend
 
-__all__ = ["REDIS_SCHEMES", "hide_password", "open_backend"]
+__all__ = ["REDIS_SCHEMES", "describe", "hide_password", "open_backend"]
 
 REDIS_SCHEMES = ("redis://", "rediss://")
 
@@ -81,3 +81,12 @@ def hide_password(url: str) -> str:
         user = parts.username or ""
         netloc = f"{user}{':***' if parts.password else ''}@{netloc}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def describe(backend: Backend) -> str:
+    """For messages: "state directory /srv/x" for the file backend, "store redis://..."
+    for a shared one (so that a Redis outage is not reported as a directory problem)."""
+    from .file import FileBackend
+
+    kind = "state directory" if isinstance(backend, FileBackend) else "store"
+    return f"{kind} {backend.location}"

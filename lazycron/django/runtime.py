@@ -22,6 +22,7 @@ from ..jobs import Job, default_registry
 from ..scheduler import Scheduler
 from . import discovery
 from .conf import LazyCronSettings, get_settings, state_dir_of
+from .store import configured_backend
 
 __all__ = ["active_scheduler", "build_scheduler", "database_connections", "get_scheduler"]
 
@@ -59,10 +60,15 @@ def build_scheduler(conf: LazyCronSettings | None = None, **overrides: Any) -> S
         "timezone": conf.time_zone,
         "job_context": database_connections,
     }
-    if "backend" not in overrides:
-        options["state_dir"] = state_dir_of(conf)
-    options.update(overrides)
     try:
+        if "backend" not in overrides:
+            # LAZYCRON["BACKEND"] (Redis, the database), else files in STATE_DIR.
+            backend = configured_backend(conf)
+            if backend is None:
+                options["state_dir"] = state_dir_of(conf)
+            else:
+                options["backend"] = backend
+        options.update(overrides)
         return Scheduler(**options)
     except LazyCronError as exc:
         raise ImproperlyConfigured(f"lazycron: {exc}") from exc
