@@ -36,12 +36,15 @@ class Host:
     name: str
     server: Server
     log: Path
+    captured: str | None = None  # the server's log, kept when it stops (its dir goes)
 
     @property
     def url(self) -> str:
         return self.server.base_url
 
     def server_log(self) -> str:
+        if self.captured is not None:
+            return self.captured
         return "\n".join(p.read_text(errors="replace") for p in self.server.log_files())
 
 
@@ -153,7 +156,11 @@ def fleet(
             server = Server(KIND, app, env=host_env, pythonpath=[REPO_ROOT], workers=WORKERS)
             stack.enter_context(server)
             hosts.append(Host(name, server, log))
-        yield Fleet(hosts)
+        try:
+            yield Fleet(hosts)
+        finally:
+            for host in hosts:
+                host.captured = host.server_log()
 
 
 # -- a private Redis, to stop and flush ------------------------------------------------------

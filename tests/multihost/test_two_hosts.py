@@ -85,7 +85,8 @@ def test_two_django_hosts_on_one_postgresql_database(
     base_dir: Path, postgresql: services.Database
 ) -> None:
     env = migrate(postgresql)
-    with fleet(base_dir, DJSITE / "wsgi.py", env) as hosts:
+    own_dirs = {name: {"STATE_DIR": str(base_dir / f"{name}-state")} for name in NAMES}
+    with fleet(base_dir, DJSITE / "wsgi.py", env, per_host=own_dirs) as hosts:
         hits = hosts.drive(LOAD)
         hosts.wait_for_runs_to_end(10)
     start = min(h.began for h in hits) + 2

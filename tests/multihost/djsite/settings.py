@@ -20,6 +20,8 @@ LAZYCRON = {
     "BACKEND": "database",
     "LEASE": float(os.environ.get("LEASE", "2")),
     "CHECK_INTERVAL": 0,
+    # Each host its own (unused with BACKEND set): nothing on disk is shared.
+    "STATE_DIR": os.environ.get("STATE_DIR", "/nonexistent/lazycron"),
 }
 LOGGING = {
     "version": 1,
