@@ -245,3 +245,41 @@ def test_flask_backend_config(redis_store: Store, job: str) -> None:
     bad.config["LAZYCRON_BACKEND"] = "memcached://x"
     with pytest.raises(lazycron.ConfigurationError, match="LAZYCRON_BACKEND"):
         LazyCron(bad, registry=Registry())
+
+
+# -- skew: one host's clock 30 s ahead -----------------------------------------------------
+
+
+@pytest.mark.parametrize("schedule", [{"every": "10s"}, {"cron": "* * * * *"}])
+def test_a_host_30_s_ahead_still_runs_each_tick_once(
+    shared_store: Store, job: str, schedule: dict[str, str]
+) -> None:
+    """Hosts agree on the ticks whatever their clocks say: interval anchors live in the
+    shared record and cron ticks come from the expression. Host B's clock is 30 s ahead
+    of host A's (injected); both check every second of A's time for ten minutes. Each tick
+    runs once, on whichever host reaches it first: skew moves when a tick runs, never
+    how often."""
+    runs: list[float] = []
+    schedule = dict(schedule)  # the parameter is shared by every store's run
+    cron = schedule.pop("cron", None)
+    registry = Registry()
+    args = (cron,) if cron else ()
+    lazycron.job(*args, name=job, registry=registry, **schedule)(
+        lambda: runs.append(lazycron.current_run().tick)  # type: ignore[union-attr]
+    )
+    clock_a, clock_b = FakeClock(), FakeClock()
+    clock_b.advance(30)
+    hosts = [
+        Scheduler(registry, backend=shared_store.backend(), clock=clock, check_interval=0)
+        for clock in (clock_a, clock_b)
+    ]
+    for _ in range(600):
+        for clock in (clock_a, clock_b):
+            clock.advance(1)
+        for host in hosts:
+            host.check()
+            assert host.wait_idle(10)
+    assert len(runs) == len(set(runs)), "a tick ran twice"
+    every = 10 if not cron else 60
+    assert len(runs) >= 600 // every - 2, runs
+    assert all(b - a == every for a, b in zip(runs, runs[1:], strict=False)), runs
