@@ -167,6 +167,12 @@ def test_flushall_mid_run_runs_no_tick_twice(base_dir: Path, private_redis: Priv
     assert not hosts.duplicates("slow") and not hosts.duplicates("fast")
     assert not hosts.non_200()
     assert hosts.log_lines(r"lost its lease").get(holder.pid), "the holder never noticed"
+    # Seen afresh, and first sight does not fire: the first tick run after the flush is
+    # one whole interval after it (the grid restarts where the job was seen again).
+    for job, every in (("fast", 1.0), ("slow", SLOW_EVERY)):
+        ticks = [run.tick for _, run in hosts.runs_of(job) if run.start > flushed_at + 0.5]
+        assert ticks, f"{job} did not resume after the flush"
+        assert min(ticks) >= flushed_at + every - 0.1, f"{job} fired on first sight"
 
 
 def test_pg_terminate_backend_mid_run_recovers(
