@@ -181,6 +181,9 @@ def test_pg_terminate_backend_mid_run_recovers(
     """Every session of the site's database is killed (``pg_terminate_backend``) while
     ``slow`` runs: the holder's finish goes through on a new connection, the other jobs
     keep running, and no request fails."""
+    # Persistent connections (CONN_MAX_AGE), as production sites set them: with the
+    # default 0 every operation opens a fresh one and there would be nothing to kill.
+    postgresql.conf["CONN_MAX_AGE"] = 600
     env = {**migrate(postgresql), "SLOW_SLEEP": "3"}
     with fleet(base_dir, DJSITE / "wsgi.py", env) as hosts:
         with load(hosts, 14):
