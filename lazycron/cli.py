@@ -249,12 +249,15 @@ def _is_guessed(scheduler: Scheduler) -> bool:
     return Path(scheduler.backend.location) == default_state_dir().absolute()
 
 
-def _relocated(found: Scheduler, **where: str) -> Scheduler:
+def _relocated(
+    found: Scheduler, *, state_dir: str | None = None, backend: str | None = None
+) -> Scheduler:
     """The app's scheduler (jobs, zone, options), with the state where --state-dir (or
     --backend) says."""
     return Scheduler(
         found.registry,
-        **where,
+        state_dir=state_dir,
+        backend=backend,
         check_interval=found.check_interval,
         timezone=found.runner.default_zone,
         history_limit=found.runner.history_limit,

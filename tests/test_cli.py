@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import socket
 import os
+import socket
 import subprocess
 import sys
 from datetime import datetime, timedelta

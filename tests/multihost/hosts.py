@@ -63,7 +63,9 @@ class Fleet:
         counts = Counter(run.tick for _, run in self.runs_of(job))
         return sorted(tick for tick, n in counts.items() if n > 1)
 
-    def overlaps(self, job: str, *, allowed: set[int] = frozenset()) -> list[tuple[Run, Run]]:
+    def overlaps(
+        self, job: str, *, allowed: frozenset[int] | set[int] = frozenset()
+    ) -> list[tuple[Run, Run]]:
         """Pairs of runs of ``job`` where one started before the other ended (on any host);
         runs by a pid in ``allowed`` (a process the test paused) are left out."""
         runs = [run for _, run in self.runs_of(job) if run.pid not in allowed]

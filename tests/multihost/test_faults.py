@@ -21,7 +21,8 @@ from typing import Any
 from lazycron.backends import open_backend
 from lazycron.state import Run as RecordedRun
 from tests.backends import services
-from tests.integration.proof import APPS_DIR, Run
+from tests.integration.proof import Run
+from tests.integration.servers import APPS_DIR
 
 from .hosts import LEASE, Fleet, PrivateRedis, fleet
 from .test_two_hosts import DJSITE, in_database, migrate
@@ -203,6 +204,6 @@ def test_pg_terminate_backend_mid_run_recovers(
     assert {name for name, _ in rows} == {"fast", "slow"}
     from lazycron.state import decode
 
-    (slow_state,) = [decode(bytes(data)) for name, data in rows if name == "slow"]  # type: ignore[arg-type]
+    (slow_state,) = [decode(bytes(data)) for name, data in rows if name == "slow"]  # type: ignore[call-overload]
     (finished,) = [r for r in slow_state.history if r.tick == holder.tick]
     assert finished.outcome == "ok", "the holder's finish was lost with its connection"

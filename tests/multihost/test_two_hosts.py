@@ -20,8 +20,7 @@ from pathlib import Path
 
 from lazycron.backends import open_backend
 from tests.backends import services
-from tests.integration.proof import APPS_DIR
-from tests.integration.servers import REPO_ROOT
+from tests.integration.servers import APPS_DIR, REPO_ROOT
 
 from .hosts import LEASE, NAMES, Fleet, fleet
 
