@@ -77,7 +77,12 @@ def migrate(db: services.Database) -> dict[str, str]:
         check=True,
         timeout=120,
     )
-    return {"MULTIHOST_DB": env["MULTIHOST_DB"], "LEASE": f"{LEASE:g}"}
+    # Explicitly: the test process may have another site's (tests/django sets its own).
+    return {
+        "MULTIHOST_DB": env["MULTIHOST_DB"],
+        "LEASE": f"{LEASE:g}",
+        "DJANGO_SETTINGS_MODULE": env["DJANGO_SETTINGS_MODULE"],
+    }
 
 
 def test_two_django_hosts_on_one_postgresql_database(
