@@ -148,7 +148,7 @@ class Dispatcher:
                 "lazycron: cannot use %s: %s. Jobs are paused and the site "
                 "keeps serving; they resume by themselves once this is fixed.",
                 describe(self.backend),
-                exc,
+                str(exc).rstrip("."),  # redis-py's messages end with one already
             )
             for name in names:
                 self.plan.put(name, retry_at)
