@@ -6,6 +6,7 @@ the heartbeat tests wait in real time: that the lease outlives the job *is* the 
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import logging
@@ -183,6 +184,7 @@ def test_django_backend_setting_is_the_schedulers_backend(
     django_site: None, redis_store: Store, tmp_path: Any
 ) -> None:
     from django.core.checks import run_checks
+    from django.core.management import call_command
     from django.test import override_settings
 
     from lazycron.backends.redis import RedisBackend
@@ -197,6 +199,12 @@ def test_django_backend_setting_is_the_schedulers_backend(
         assert scheduler.backend.lease == 7.0
         # STATE_DIR is not used, so its check (E002) does not run.
         assert not [m for m in run_checks(tags=["lazycron"]) if m.id == "lazycron.E002"]
+        # manage.py lazycron acts on the configured store, and shows who ran what.
+        runtime.reset()
+        out = io.StringIO()
+        call_command("lazycron", "status", stdout=out)
+        assert out.getvalue().startswith(f"state: {services.REDIS_URL}\n")
+        assert "HOST" in out.getvalue().splitlines()[1].split()
     with override_settings(LAZYCRON={"STATE_DIR": str(blocked / "x")}):
         assert [m for m in run_checks(tags=["lazycron"]) if m.id == "lazycron.E002"]
 
