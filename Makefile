@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+:
 #   make demo   - a real 4-worker gunicorn, real traffic, and the table of job runs
+#   make demo-multihost - two gunicorn "hosts" sharing only a Redis, runs with their HOST
 #   make test   - the whole test suite
 #   make bench  - the benchmarks (about 10 minutes; make bench-quick for a smoke run);
 #                 they write BENCHMARKS.md. Needs wrk (apt-get install -y wrk).
@@ -8,7 +9,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PEERS   = benchmarks/.venv-peers
 
-.PHONY: demo test lint check clean bench bench-quick
+.PHONY: demo demo-multihost test lint check clean bench bench-quick
 
 # Everything the tests, the linters and the Django matrix need, in one venv. The test and
 # lint tools are dependency groups in pyproject.toml (not extras), and `--group` needs
@@ -21,6 +22,11 @@ $(BIN)/.installed: pyproject.toml
 
 demo: $(BIN)/.installed
 	$(BIN)/python examples/demo/run_demo.py
+
+# Two gunicorn "hosts" (3 workers each, own directories) sharing only the local Redis
+# (127.0.0.1:6379, or $$REDIS_URL) under a fresh key prefix: the runs table with a HOST column.
+demo-multihost: $(BIN)/.installed
+	$(BIN)/python examples/demo/run_multihost.py
 
 # The whole suite, with coverage of lazycron/; it fails under the floor set in pyproject.toml
 # ([tool.coverage.report] fail_under). A single file: $(BIN)/python -m pytest tests/x.py

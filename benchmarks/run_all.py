@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ROOT, fmt, load, machine
 
-SCRIPTS = ["fastpath", "scale", "memory", "peers", "lag", "throughput"]
+SCRIPTS = ["fastpath", "scale", "memory", "peers", "lag", "throughput", "backends"]
 
 
 def run(quick: bool) -> dict[str, float]:
@@ -302,6 +302,9 @@ def render(took: dict[str, float] | None, quick: bool) -> str:
             f"- runs: {mem['rss_before_runs_kib']} KiB before, {mem['rss_half_runs_kib']} KiB "
             f"half-way, {mem['rss_after_runs_kib']} KiB after {mem['runs']:,} runs\n"
         )
+    import backends  # the section of the shared stores (needs Redis and PostgreSQL to run)
+
+    backends.render(lines)
     notes = ROOT / "benchmarks" / "NOTES.md"
     if notes.exists():
         add(notes.read_text())

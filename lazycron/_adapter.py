@@ -38,7 +38,7 @@ class AdapterBase:
         scheduler: Scheduler | None = None,
         registry: Registry | None = None,
         state_dir: str | os.PathLike[str] | None = None,
-        backend: Backend | None = None,
+        backend: Backend | str | None = None,
         check_interval: Duration = DEFAULT_CHECK_INTERVAL,
         timezone: str | tzinfo = "UTC",
         clock: Clock | None = None,

@@ -23,6 +23,7 @@ from ._plan import Plan
 from ._reporting import overrun
 from ._threads import Handle, start_thread
 from .backends.base import CheckMark, CheckRecorder
+from .backends.open import describe
 from .errors import ConfigurationError
 from .health import max_runtime
 from .jobs import Job
@@ -166,18 +167,16 @@ class Dispatcher:
         except (OSError, ConfigurationError) as exc:
             self.problems.report(
                 "prepare",
-                "lazycron: cannot use state directory %s: %s. Jobs are paused and the site "
+                "lazycron: cannot use %s: %s. Jobs are paused and the site "
                 "keeps serving; they resume by themselves once this is fixed.",
-                self.backend.location,
-                exc,
+                describe(self.backend),
+                str(exc).rstrip("."),  # redis-py's messages end with one already
             )
             for name in names:
                 self.plan.put(name, retry_at)
             self._rearm()
             return []
-        self.problems.clear(
-            "prepare", "lazycron: state directory %s is usable again", self.backend.location
-        )
+        self.problems.clear("prepare", "lazycron: %s is usable again", describe(self.backend))
         self._mark_check()
 
         started: list[JobThread] = []

@@ -20,7 +20,12 @@ from .state import HOST_BYTES, Run, limit_text
 
 __all__ = ["HOST", "owner_alive", "process_start_time", "this_process_start", "track"]
 
-HOST = limit_text(socket.gethostname(), HOST_BYTES)
+#: The host recorded in each run (``lazycron status`` shows it). ``$LAZYCRON_HOST`` names it
+#: when the machine's hostname does not tell hosts apart (several containers sharing one
+#: hostname, or two "hosts" started on one machine for a demo); set it per host, never to
+#: another host's name: a run recorded under this host's name with a pid that is gone
+#: here is taken for a dead one.
+HOST = limit_text(os.environ.get("LAZYCRON_HOST", "").strip() or socket.gethostname(), HOST_BYTES)
 
 _live_tokens: set[str] = set()
 _live_lock = threading.Lock()

@@ -7,7 +7,8 @@ and break exactly-once. So it never guesses where that state is:
 * ``--app module:app`` imports the application the server runs and uses the scheduler it
   really has (see :mod:`lazycron._app_scheduler`); it refuses when there is none;
 * ``-m module`` imports the jobs, and ``status``, ``run`` and ``tick`` then need
-  ``--state-dir`` (or ``$LAZYCRON_STATE_DIR``);
+  ``--state-dir`` (or ``$LAZYCRON_STATE_DIR``), or ``--backend URL`` (or
+  ``$LAZYCRON_BACKEND``) for a shared store such as Redis;
 * lazycron's default directory is keyed by the working directory, which a crontab does
   not share with the server: ``run`` and ``tick`` refuse it, ``status`` warns.
 
@@ -33,6 +34,7 @@ from . import health
 from ._app_scheduler import AppNotFoundError, find_scheduler, import_app
 from ._control import default_author, set_paused
 from .backends import FileBackend, default_state_dir
+from .backends.open import describe, hide_password
 from .errors import LazyCronError
 from .hooks import wait_for_pings
 from .jobs import Job
@@ -75,6 +77,12 @@ def build_parser(prog: str = "lazycron") -> argparse.ArgumentParser:
         "--state-dir",
         help="the directory the server keeps state in (its state_dir=); also "
         "$LAZYCRON_STATE_DIR. Required with -m for status, run and tick",
+    )
+    parser.add_argument(
+        "--backend",
+        metavar="URL",
+        help="the shared store the servers keep job records in, instead of --state-dir: "
+        "a redis:// or rediss:// URL (also $LAZYCRON_BACKEND)",
     )
     parser.add_argument("--timezone", help="default zone for cron expressions (default UTC)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -187,19 +195,27 @@ def load_scheduler(args: argparse.Namespace) -> Scheduler:
     for module in modules:
         importlib.import_module(module.strip())
     state_dir = args.state_dir or os.environ.get("LAZYCRON_STATE_DIR")
+    backend = getattr(args, "backend", None) or os.environ.get("LAZYCRON_BACKEND") or None
+    if args.state_dir and getattr(args, "backend", None):
+        raise UsageError("give --state-dir or --backend, not both")
     if not args.app and not modules:
         raise UsageError(NO_JOBS.format(command=args.command))
     if args.app:
-        scheduler = _app_scheduler(args.app, args.state_dir, args.timezone, args.command)
+        scheduler = _app_scheduler(
+            args.app, args.state_dir, args.timezone, args.command, getattr(args, "backend", None)
+        )
     else:
-        if state_dir is None and args.command != "list":
+        if state_dir is None and backend is None and args.command != "list":
             raise UsageError(
                 f"{args.command} needs the state directory the server uses: pass --state-dir "
-                f"DIR (the state_dir= of its middleware), or --app MODULE:APP to read it from "
-                f"the application. Without either, lazycron would guess a directory from "
-                f"the working directory and act on state the server never sees"
+                f"DIR (the state_dir= of its middleware) or --backend URL (its shared store), "
+                f"or --app MODULE:APP to read it from the application. Without either, "
+                f"lazycron would guess a directory from the working directory and act on "
+                f"state the server never sees"
             )
-        options: dict[str, Any] = {"state_dir": state_dir}
+        options: dict[str, Any] = (
+            {"backend": backend} if backend and not args.state_dir else {"state_dir": state_dir}
+        )
         if args.timezone:
             options["timezone"] = args.timezone
         scheduler = Scheduler(**options)
@@ -212,7 +228,7 @@ def load_scheduler(args: argparse.Namespace) -> Scheduler:
 
 
 def _app_scheduler(
-    spec: str, state_dir: str | None, timezone: str | None, command: str
+    spec: str, state_dir: str | None, timezone: str | None, command: str, backend: str | None
 ) -> Scheduler:
     found = find_scheduler(import_app(spec))
     if found is None:
@@ -231,6 +247,16 @@ def _app_scheduler(
             f"drop --timezone"
         )
     guessed = _is_guessed(found)
+    if backend is not None:
+        if hide_password(backend) == found.backend.location:
+            return found
+        if not guessed:
+            raise UsageError(
+                f"{spec} keeps its job records in {found.backend.location}, not in "
+                f"{hide_password(backend)}; drop --backend, so that lazycron acts on the "
+                f"records the server uses"
+            )
+        return _relocated(found, backend=backend)
     if state_dir is not None:
         if Path(state_dir).expanduser().absolute() == Path(found.backend.location):
             return found
@@ -239,7 +265,7 @@ def _app_scheduler(
                 f"{spec} keeps its state in {found.backend.location}, not in {state_dir}; "
                 f"drop --state-dir, so that lazycron acts on the state the server uses"
             )
-        return _relocated(found, state_dir)
+        return _relocated(found, state_dir=state_dir)
     if guessed:
         message = (
             f"{spec} sets no state_dir=, so the server keeps its state in a directory "
@@ -256,16 +282,20 @@ def _app_scheduler(
 
 def _is_guessed(scheduler: Scheduler) -> bool:
     """Whether the scheduler fell back to the default keyed by the working directory."""
-    if os.environ.get("LAZYCRON_STATE_DIR"):
+    if os.environ.get("LAZYCRON_STATE_DIR") or not isinstance(scheduler.backend, FileBackend):
         return False
     return Path(scheduler.backend.location) == default_state_dir().absolute()
 
 
-def _relocated(found: Scheduler, state_dir: str) -> Scheduler:
-    """The app's scheduler (jobs, zone, options), with the state where --state-dir says."""
+def _relocated(
+    found: Scheduler, *, state_dir: str | None = None, backend: str | None = None
+) -> Scheduler:
+    """The app's scheduler (jobs, zone, options), with the state where --state-dir (or
+    --backend) says."""
     return Scheduler(
         found.registry,
         state_dir=state_dir,
+        backend=backend,
         check_interval=found.check_interval,
         timezone=found.runner.default_zone,
         history_limit=found.runner.history_limit,
@@ -303,10 +333,7 @@ def execute(
         if command in {"pause", "resume"}:
             return pause_or_resume(scheduler, command, args, out, err)
     except (OSError, LazyCronError) as exc:
-        print(
-            f"lazycron: state directory {scheduler.backend.location} cannot be used: {exc}",
-            file=err,
-        )
+        print(f"lazycron: {describe(scheduler.backend)} cannot be used: {exc}", file=err)
         return 2
     raise AssertionError(command)  # pragma: no cover - argparse guards this
 
@@ -438,6 +465,7 @@ STATUS_HEADER = [
     "NEXT TICK",
     "LAST TICK",
     "LAST RUN",
+    "HOST",
     "OUTCOME",
     "DURATION",
     "LATENESS",
@@ -477,6 +505,8 @@ def status_line(row: dict[str, Any]) -> list[str]:
         next_tick,
         short(row["last_tick"]) or "never",
         last_run or "never",
+        # Which host ran it (on a shared store, any of them); the running one if any.
+        (row["running"] or last).get("host") or "",
         last.get("outcome", "")
         + (f" ({last['task_status']})" if last.get("task_status") else "")
         + (f" ({last['reason']})" if last.get("reason") else "")
@@ -499,8 +529,8 @@ def run_one(scheduler: Scheduler, name: str, as_json: bool, out: Any, err: Any) 
         return 3
     if result.ran is None:
         print(
-            f"lazycron: could not run {name!r}: the state directory is unusable "
-            f"(see the log above)",
+            f"lazycron: could not run {name!r}: the {describe(scheduler.backend)} is "
+            f"unusable (see the log above)",
             file=err,
         )
         return 2

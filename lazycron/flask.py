@@ -34,6 +34,7 @@ except ImportError as exc:  # pragma: no cover - tested in a subprocess without 
     ) from exc
 
 from .backends import Backend
+from .backends.open import REDIS_SCHEMES
 from .cli import execute
 from .clock import Clock
 from .errors import ConfigurationError, JobDefinitionError
@@ -49,6 +50,7 @@ EXTENSION_KEY = "lazycron"
 # Every accepted app.config key, with what it must be (for messages).
 CONFIG_KEYS = {
     "LAZYCRON_STATE_DIR": "a path (str or pathlib.Path)",
+    "LAZYCRON_BACKEND": "a redis:// or rediss:// URL (job records shared by several hosts)",
     "LAZYCRON_CHECK_INTERVAL": 'seconds (a number >= 0) or a duration such as "30s"',
     "LAZYCRON_TIMEZONE": 'an IANA zone name such as "Europe/Berlin"',
     "LAZYCRON_HISTORY_LIMIT": "an integer >= 1",
@@ -62,6 +64,7 @@ class FlaskSettings:
     """``app.config["LAZYCRON_*"]``, validated, with defaults applied."""
 
     state_dir: Path
+    backend: str | None = None  # a shared store's URL; None: files in state_dir
     check_interval: float = _DEFAULT_CHECK_INTERVAL
     timezone: str = "UTC"
     history_limit: int = 50
@@ -115,6 +118,10 @@ def _convert(key: str, value: object) -> Any:
         if not isinstance(value, str | os.PathLike):
             raise TypeError(key)
         return Path(value)
+    if key == "LAZYCRON_BACKEND":
+        if not isinstance(value, str) or not value.lower().startswith(REDIS_SCHEMES):
+            raise ValueError(key)
+        return value
     if key == "LAZYCRON_CHECK_INTERVAL":
         return _seconds(value)
     if key == "LAZYCRON_TIMEZONE":
@@ -197,6 +204,8 @@ class LazyCron:
         }
         if self.backend is not None:
             options["backend"] = self.backend
+        elif settings.backend is not None:
+            options["backend"] = settings.backend
         else:
             options["state_dir"] = settings.state_dir
         scheduler = Scheduler(**options)

@@ -29,7 +29,7 @@ from ._log import ProblemLog, logger
 from ._plan import MAX_SLEEP, Plan
 from ._reporting import JobStatus, announce, statuses
 from ._threads import call_outside_event_loop
-from .backends import Backend, FileBackend, default_state_dir
+from .backends import Backend, FileBackend, default_state_dir, open_backend
 from .backends.base import StateUnreadableError
 from .clock import Clock, SystemClock
 from .errors import ConfigurationError
@@ -65,7 +65,10 @@ class Scheduler:
     :param registry: the jobs; defaults to the one ``@lazycron.job`` fills.
     :param state_dir: where the file backend keeps state and locks; defaults to a
         private per-user, per-application directory (see :func:`default_state_dir`).
-    :param backend: a backend object instead of ``state_dir``.
+    :param backend: where job records live instead of ``state_dir``: a backend object, or
+        a URL such as ``"redis://127.0.0.1:6379/0"`` (see :func:`lazycron.backends.open_backend`
+        and docs/backends.md). Building it connects to nothing: only lazycron's own
+        threads ever talk to the store.
     :param check_interval: each process reads state at most this often, and only when a
         job may be due: seconds, a ``timedelta`` or a string like ``"30s"`` (as
         ``every=``). 0 looks whenever a job may be due.
@@ -85,7 +88,7 @@ class Scheduler:
         registry: Registry | None = None,
         *,
         state_dir: str | os.PathLike[str] | None = None,
-        backend: Backend | None = None,
+        backend: Backend | str | None = None,
         check_interval: Duration = DEFAULT_CHECK_INTERVAL,
         timezone: str | tzinfo = "UTC",
         clock: Clock | None = None,
@@ -101,9 +104,12 @@ class Scheduler:
         zone = timezone if isinstance(timezone, tzinfo) else resolve_timezone(timezone)
 
         self.registry = registry if registry is not None else default_registry
-        self.backend: Backend = backend or FileBackend(
-            Path(state_dir) if state_dir is not None else default_state_dir()
-        )
+        if backend is not None:
+            self.backend: Backend = open_backend(backend)
+        else:
+            self.backend = FileBackend(
+                Path(state_dir) if state_dir is not None else default_state_dir()
+            )
         self.clock: Clock = clock or SystemClock()
         self.monotonic = self.clock.monotonic
         self.problems = ProblemLog()

@@ -6,6 +6,7 @@ import argparse
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -93,6 +94,7 @@ def test_status_before_and_after_runs(cli: Cli) -> None:
         "NEXT TICK",
         "LAST TICK",
         "LAST RUN",
+        "HOST",
         "OUTCOME",
         "DURATION",
         "LATENESS",
@@ -145,7 +147,8 @@ def test_a_manual_run_shows_as_manual_not_as_a_tick(cli: Cli) -> None:
     cells = [cell.strip() for cell in line.split("  ") if cell.strip()]
     assert cells[3] == "never"  # no scheduled tick has run
     assert cells[4].endswith("(manual)")
-    assert cells[5] == "ok"
+    assert cells[5] == socket.gethostname()  # HOST: who ran it
+    assert cells[6] == "ok"
 
 
 def test_version(cli: Cli) -> None:
@@ -230,4 +233,4 @@ def test_status_shows_overdue_and_skipped_ticks(tmp_path: Path) -> None:
     scheduler.tick()
     cells = row()
     assert not cells[2].endswith("(overdue)")
-    assert cells[5] == "ok" and cells[8] == "11"  # 11 earlier ticks coalesced into this run
+    assert cells[6] == "ok" and cells[9] == "11"  # 11 earlier ticks coalesced into this run

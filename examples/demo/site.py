@@ -48,8 +48,13 @@ def hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     return [body]
 
 
+# $LAZYCRON_BACKEND (a redis:// URL) shares job records between hosts (make
+# demo-multihost); without it the workers of this one machine share a state directory.
+where: dict[str, Any] = (
+    {"backend": os.environ["LAZYCRON_BACKEND"]}
+    if os.environ.get("LAZYCRON_BACKEND")
+    else {"state_dir": os.environ.get("LAZYCRON_STATE_DIR", "var/lazycron-demo")}
+)
 application = LazyCronMiddleware(
-    hello,
-    state_dir=os.environ.get("LAZYCRON_STATE_DIR", "var/lazycron-demo"),
-    check_interval=float(os.environ.get("CHECK_INTERVAL", "1")),
+    hello, check_interval=float(os.environ.get("CHECK_INTERVAL", "1")), **where
 )

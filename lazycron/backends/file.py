@@ -170,7 +170,16 @@ class FileLease:
         return self._token
 
     def renew(self) -> bool:
-        return self._held
+        """Nothing to extend (the OS lock does not expire); ``False`` when the record no
+        longer names this run (it was lost or replaced), as on every backend."""
+        if not self._held:
+            return False
+        try:
+            record = self._backend._read_record(self._job_name)
+        except StateUnreadableError:
+            return False
+        current = record[0].current if record else None
+        return current is not None and current.run_id == self._token
 
     def finish(self, apply: Callable[[JobState], None]) -> bool:
         if not self._held:
@@ -328,7 +337,7 @@ class FileBackend:
         if not lock.acquire():
             return None
         try:
-            won = self._conditional_replace(job_name, state, expected, lock)
+            won = self._conditional_replace(job_name, state, expected, lock, claiming=True)
         except BaseException:
             lock.release()
             raise
@@ -355,10 +364,17 @@ class FileBackend:
         return False
 
     def _conditional_replace(
-        self, job_name: str, state: JobState, expected: int | None, lock: _FileJobLock
+        self,
+        job_name: str,
+        state: JobState,
+        expected: int | None,
+        lock: _FileJobLock,
+        *,
+        claiming: bool = False,
     ) -> bool:
         """Under our lock: replace the record if it is still at ``expected`` and no live
-        owner has a run in it."""
+        owner has a run in it (and, for a claim, the claimed tick is not older than the
+        stored one, as on every backend)."""
         try:
             record = self._read_record(job_name)
         except StateUnreadableError:
@@ -369,7 +385,10 @@ class FileBackend:
             return False  # the lock file was deleted under a live run: it still owns the job
         if not lock.still_named():
             return False  # our lock no longer excludes anybody: stand down
-        self._replace(job_name, state, (expected or 0) + 1)
+        if claiming and record is not None and _moves_back(record[0], state):
+            return False  # belt and braces: a claimed tick never moves backwards
+        # A new record starts at an unpredictable version (see Backend.write in base.py).
+        self._replace(job_name, state, _new_version() if expected is None else expected + 1)
         return True
 
     def _read_record(self, job_name: str) -> tuple[JobState, int] | None:
@@ -415,6 +434,17 @@ class FileBackend:
             temp.unlink(missing_ok=True)
             raise
         _fsync_directory(self.directory)
+
+
+def _moves_back(stored: JobState, claimed: JobState) -> bool:
+    if stored.last_tick is None:
+        return False
+    return claimed.last_tick is None or claimed.last_tick < stored.last_tick
+
+
+def _new_version() -> int:
+    # Below 2**52, as the other backends' (a JSON number every reader holds exactly).
+    return secrets.randbelow(1 << 52) + 1
 
 
 def _fsync_directory(directory: Path) -> None:

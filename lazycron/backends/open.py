@@ -5,12 +5,12 @@ from __future__ import annotations
 import importlib
 import os
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import ConfigurationError
 from .base import Backend
 
-__all__ = ["REDIS_SCHEMES", "hide_password", "open_backend"]
+__all__ = ["REDIS_SCHEMES", "describe", "hide_password", "open_backend"]
 
 REDIS_SCHEMES = ("redis://", "rediss://")
 
@@ -20,7 +20,9 @@ def open_backend(spec: Backend | str | os.PathLike[str], **options: Any) -> Back
 
     * a backend object: itself (``options`` must then be empty);
     * ``"redis://host:port/db"`` or ``"rediss://..."``: a :class:`~.redis.RedisBackend`
-      (``options`` such as ``prefix=`` and ``lease=`` are passed on);
+      (``options`` such as ``prefix=`` and ``lease=`` are passed on). The URL may carry
+      them too, as ``?prefix=mysite&lease=30``, so that a URL alone (an environment
+      variable, ``LAZYCRON["BACKEND"]``, ``--backend``) says everything;
     * a path (``str`` or ``os.PathLike``): the file backend in that directory.
 
     Raises :class:`~lazycron.ConfigurationError` for anything else, naming what is accepted.
@@ -46,7 +48,8 @@ def open_backend(spec: Backend | str | os.PathLike[str], **options: Any) -> Back
             raise ConfigurationError(
                 f"the Redis backend needs redis-py ({exc}): pip install 'lazycron[redis]'"
             ) from None
-        return RedisBackend(spec, **options)
+        url, from_query = _lazycron_options(spec)
+        return RedisBackend(url, **{**from_query, **options})
     scheme = urlsplit(spec).scheme
     if "://" in spec or (scheme and len(scheme) > 1 and ":" in spec and "/" not in spec):
         raise ConfigurationError(
@@ -71,6 +74,27 @@ def _file_backend(path: str, options: dict[str, Any]) -> Backend:
     return backend
 
 
+_QUERY_OPTIONS = {"prefix": str, "lease": float}
+
+
+def _lazycron_options(url: str) -> tuple[str, dict[str, Any]]:
+    """The URL without lazycron's own query parameters (redis-py would refuse them), and
+    those parameters as keyword arguments."""
+    parts = urlsplit(url)
+    kept, options = [], {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key not in _QUERY_OPTIONS:
+            kept.append((key, value))
+            continue
+        try:
+            options[key] = _QUERY_OPTIONS[key](value)
+        except ValueError:
+            raise ConfigurationError(
+                f"{hide_password(url)!r}: ?{key}={value!r} must be a number of seconds"
+            ) from None
+    return urlunsplit(parts._replace(query=urlencode(kept))), options
+
+
 def hide_password(url: str) -> str:
     """The URL without its password (nor a query string, where ``password=`` may be)."""
     parts = urlsplit(url)
@@ -81,3 +105,12 @@ def hide_password(url: str) -> str:
         user = parts.username or ""
         netloc = f"{user}{':***' if parts.password else ''}@{netloc}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def describe(backend: Backend) -> str:
+    """For messages: "state directory /srv/x" for the file backend, "store redis://..."
+    for a shared one (so that a Redis outage is not reported as a directory problem)."""
+    from .file import FileBackend
+
+    kind = "state directory" if isinstance(backend, FileBackend) else "store"
+    return f"{kind} {backend.location}"

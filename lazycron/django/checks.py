@@ -98,8 +98,11 @@ def check_jobs(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) ->
 def check_state_dir(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    """E002: a missing directory is fine if it can be created. Nothing is left behind."""
+    """E002: a missing directory is fine if it can be created. Nothing is left behind.
+    Not checked when ``BACKEND`` keeps job records elsewhere (no directory is used)."""
     conf, _ = read_settings()
+    if conf.backend is not None:
+        return []
     directory = Path(state_dir_of(conf)).expanduser().absolute()
     problem = _state_dir_problem(directory)
     if problem is None:

@@ -23,6 +23,7 @@ from ..scheduler import Scheduler
 from ..signals import SignalHooks
 from . import discovery
 from .conf import LazyCronSettings, get_settings, state_dir_of
+from .store import configured_backend
 
 __all__ = ["active_scheduler", "build_scheduler", "database_connections", "get_scheduler"]
 
@@ -61,12 +62,17 @@ def build_scheduler(conf: LazyCronSettings | None = None, **overrides: Any) -> S
         "job_context": database_connections,
         "hooks": [SignalHooks()],  # lazycron.signals.run_started / run_finished
     }
-    if "backend" not in overrides:
-        options["state_dir"] = state_dir_of(conf)
     if "hooks" in overrides:
         overrides = {**overrides, "hooks": [*options["hooks"], *overrides["hooks"]]}
-    options.update(overrides)
     try:
+        if "backend" not in overrides:
+            # LAZYCRON["BACKEND"] (Redis, the database), else files in STATE_DIR.
+            backend = configured_backend(conf)
+            if backend is None:
+                options["state_dir"] = state_dir_of(conf)
+            else:
+                options["backend"] = backend
+        options.update(overrides)
         return Scheduler(**options)
     except LazyCronError as exc:
         raise ImproperlyConfigured(f"lazycron: {exc}") from exc

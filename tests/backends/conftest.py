@@ -3,8 +3,8 @@
 Every store is private to the session (its own database or key prefix, dropped at the
 end) and every test uses job names of its own, so tests never see each other's records.
 
-The file backend joins the contract suite by adding ``"file"`` to ``STORES`` (helpers.py)
-and a ``file_store`` fixture below, once it implements :mod:`lazycron.backends.base`.
+The file backend is one of them (``file_store``): "hosts" there are backends on one
+directory, as the worker processes of one machine are.
 """
 
 from __future__ import annotations
@@ -41,6 +41,30 @@ def job() -> str:
 def store(request: pytest.FixtureRequest) -> Store:
     value: Store = request.getfixturevalue(f"{request.param}_store")
     return value
+
+
+# -- files ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def file_store(tmp_path: Path) -> Store:
+    spec = {"kind": "file", "directory": str(tmp_path / "state")}
+
+    def corrupt(job: str, data: bytes) -> None:
+        backend: Any = open_spec(spec)
+        backend.prepare()
+        backend.path_for(job).write_bytes(data)
+
+    def lose(job: str) -> None:
+        backend: Any = open_spec(spec)
+        backend.path_for(job).unlink(missing_ok=True)
+
+    def unreachable() -> Backend:
+        blocker = tmp_path / "not-a-directory"
+        blocker.write_text("a file where the state directory should be")
+        return open_spec(spec, directory=str(blocker / "state"))
+
+    return Store("file", spec, corrupt, lose, unreachable, lease_can_expire=False)
 
 
 # -- Redis ----------------------------------------------------------------------------------

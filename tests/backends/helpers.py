@@ -19,8 +19,8 @@ from lazycron.state import JobState, Run
 
 from .stores import open_spec
 
-#: The stores every contract test runs against. The file backend's hook: add "file" here.
-STORES = ["redis", "postgresql", "mariadb", "sqlite"]
+#: The stores every contract test runs against.
+STORES = ["file", "redis", "postgresql", "mariadb", "sqlite"]
 
 
 @dataclass

@@ -5,6 +5,7 @@ backend the test's own process uses:
 
 * ``{"kind": "redis", "url": ..., "prefix": ..., "lease": ...}``
 * ``{"kind": "database", "alias": ..., "conf": <Django DATABASES entry>, "lease": ...}``
+* ``{"kind": "file", "directory": ...}`` (the lease is an OS lock: no ``lease``)
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ def _open(spec: dict[str, Any], **overrides: Any) -> Backend:
             lease=spec.get("lease", 60.0),
             timeout=spec.get("timeout", 2.0),
         )
+    if spec["kind"] == "file":
+        from lazycron.backends.file import FileBackend
+
+        return FileBackend(spec["directory"])
     if spec["kind"] == "database":
         configure_child_django(spec)
         from lazycron.django.database import DatabaseBackend

@@ -31,7 +31,12 @@ from lazycron.wsgi import LazyCronMiddleware as WSGIMiddleware
 from tests.apps.sitekit import Receive, Send, append_line, asgi_respond
 
 LOG = os.environ.get("JOB_LOG", os.devnull)
-STATE_DIR = os.environ["LAZYCRON_STATE_DIR"]
+# $LAZYCRON_BACKEND (a redis:// URL) shares job records between hosts (tests/multihost);
+# otherwise the workers of one server share the state directory.
+BACKEND = os.environ.get("LAZYCRON_BACKEND")
+WHERE: dict[str, Any] = (
+    {"backend": BACKEND} if BACKEND else {"state_dir": os.environ["LAZYCRON_STATE_DIR"]}
+)
 CHECK_INTERVAL = float(os.environ.get("CHECK_INTERVAL", "0"))
 BODY = b"hello from lazycron's proof site\n"
 
@@ -80,7 +85,7 @@ async def asgi_hello(scope: dict[str, Any], receive: Receive, send: Send) -> Non
     await asgi_respond(scope, receive, send, BODY, length=not without_length)
 
 
-application = WSGIMiddleware(hello, state_dir=STATE_DIR, check_interval=CHECK_INTERVAL)
+application = WSGIMiddleware(hello, check_interval=CHECK_INTERVAL, **WHERE)
 # mod_python's examples and flup's runner default to "app".
 app = application
-asgi_application = ASGIMiddleware(asgi_hello, state_dir=STATE_DIR, check_interval=CHECK_INTERVAL)
+asgi_application = ASGIMiddleware(asgi_hello, check_interval=CHECK_INTERVAL, **WHERE)
