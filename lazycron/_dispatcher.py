@@ -86,7 +86,7 @@ class Dispatcher:
             else:
                 self._rearm()
         except Exception:
-            self.problems.report("check", "lazycron: check failed", exc_info=True)
+            self.problems.report("check", "check failed", exc_info=True)
         finally:
             if not handed_over:
                 self.dispatching.release()
@@ -129,7 +129,7 @@ class Dispatcher:
         if not self._began and waited > STUCK_AFTER:
             self.problems.report(
                 "threads",
-                "lazycron: a background thread started %.0fs ago has not run yet, so no job "
+                "a background thread started %.0fs ago has not run yet, so no job "
                 "can run in this process. This server is not running Python threads: under "
                 "uWSGI add --enable-threads.",
                 waited,
@@ -153,7 +153,7 @@ class Dispatcher:
             with lazycron_thread():
                 self.dispatch()
         except Exception:
-            self.problems.report("dispatch", "lazycron: dispatch failed", exc_info=True)
+            self.problems.report("dispatch", "dispatch failed", exc_info=True)
         finally:
             self.dispatching.release()
 
@@ -167,7 +167,7 @@ class Dispatcher:
         except (OSError, ConfigurationError) as exc:
             self.problems.report(
                 "prepare",
-                "lazycron: cannot use %s: %s. Jobs are paused and the site "
+                "cannot use %s: %s. Jobs are paused and the site "
                 "keeps serving; they resume by themselves once this is fixed.",
                 describe(self.backend),
                 str(exc).rstrip("."),  # redis-py's messages end with one already
@@ -176,7 +176,7 @@ class Dispatcher:
                 self.plan.put(name, retry_at)
             self._rearm()
             return []
-        self.problems.clear("prepare", "lazycron: %s is usable again", describe(self.backend))
+        self.problems.clear("prepare", "%s is usable again", describe(self.backend))
         self._mark_check()
 
         started: list[JobThread] = []
@@ -186,7 +186,7 @@ class Dispatcher:
             except Exception:
                 # One job's surprise must not strand the others popped with it.
                 self.problems.report(
-                    ("dispatch", name), "lazycron: could not look at job %r", name, exc_info=True
+                    ("dispatch", name), "could not look at job %r", name, exc_info=True
                 )
                 self.plan.put(name, retry_at)
                 continue
@@ -241,7 +241,7 @@ class Dispatcher:
             with lazycron_thread():
                 result = self.runner.attempt(job)
         except Exception:
-            logger.exception("lazycron: unexpected error while attempting job %r", job.name)
+            logger.exception("unexpected error while attempting job %r", job.name)
         finally:
             thread.result = result
             # BUSY and FAILED carry no next_due: look again after the retry interval.
@@ -268,7 +268,7 @@ class Dispatcher:
             # A hint for `why` only: it never keeps a job from running, and a store that
             # cannot take it cannot take the jobs' own state either, which is logged once
             # per job. A second error line for the same cause would only be noise.
-            logger.debug("lazycron: could not record the last check: %s", exc)
+            logger.debug("could not record the last check: %s", exc)
 
     def _retry_at(self) -> float:
         return self.clock.time() + max(self.plan.check_interval, MIN_RETRY)
@@ -284,7 +284,7 @@ class Dispatcher:
             return
         self.problems.report(
             ("overrun", job.name),
-            "lazycron: job %r has been running for %.0fs (pid %s on %s), longer than its "
+            "job %r has been running for %.0fs (pid %s on %s), longer than its "
             "max_runtime (expected_duration) of %gs",
             job.name,
             elapsed,

@@ -60,12 +60,12 @@ def statuses(
 def announce(registry: Registry, location: str, check_interval: float) -> None:
     """One INFO line at a process's first check (the site is wired up), and a warning for
     each job that the check interval would make run less often than declared."""
-    logger.info("lazycron: %d jobs, state in %s", len(registry), location)
+    logger.info("%d jobs, state in %s", len(registry), location)
     for job in registry:
         every = getattr(job.schedule, "seconds", None)
         if every is not None and every < check_interval:
             logger.warning(
-                "lazycron: job %r is declared every %gs but check_interval is %gs, so it "
+                "job %r is declared every %gs but check_interval is %gs, so it "
                 "runs at most every %gs; lower check_interval (or leave it out: the "
                 "default is 1s)",
                 job.name,

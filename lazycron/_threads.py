@@ -164,7 +164,7 @@ def _warn_if_uwsgi_without_threads() -> None:
         return
     _warned_uwsgi = True
     logger.warning(
-        "lazycron: uWSGI was started without --enable-threads, so Python threads only "
+        "uWSGI was started without --enable-threads, so Python threads only "
         "move while this worker serves a request (or never): jobs run late and stall "
         "when traffic stops. Add --enable-threads (or `enable-threads = true` in uwsgi.ini)."
     )

@@ -172,7 +172,7 @@ def decide(
             notes.append(
                 Note(
                     logging.WARNING,
-                    "lazycron: job %r was last claimed for %s, more than %.0f h ahead of "
+                    "job %r was last claimed for %s, more than %.0f h ahead of "
                     "now (%s): the clock was wrong then or is now; restarting its plan "
                     "from now",
                     (job.name, _iso(state.reference), CLOCK_AHEAD_LIMIT / 3600, _iso(now)),
@@ -189,7 +189,7 @@ def decide(
             notes.append(
                 Note(
                     logging.INFO,
-                    "lazycron: schedule of %r changed from %s to %s; next tick %s",
+                    "schedule of %r changed from %s to %s; next tick %s",
                     (job.name, previous, key, _iso(next_due(job, state, zone))),
                 )
             )
@@ -214,7 +214,7 @@ def decide(
         notes.append(
             Note(
                 logging.INFO,
-                "lazycron: job %r is paused (since %s, by %s); tick %s skipped",
+                "job %r is paused (since %s, by %s); tick %s skipped",
                 (job.name, _iso(state.paused.since), state.paused.by, _iso(tick)),
             )
         )
@@ -241,7 +241,7 @@ def decide(
         notes.append(
             Note(
                 logging.INFO,
-                "lazycron: job %r missed %s tick(s); running once, for the latest (%s)",
+                "job %r missed %s tick(s); running once, for the latest (%s)",
                 (
                     job.name,
                     # cron counts stop at MAX_COUNTED_SKIPS; interval counts are exact
@@ -256,7 +256,7 @@ def decide(
         notes.append(
             Note(
                 logging.WARNING,
-                "lazycron: job %r skipped tick %s: %.1fs late, more than max_lateness=%gs",
+                "job %r skipped tick %s: %.1fs late, more than max_lateness=%gs",
                 (job.name, _iso(tick), now - tick, job.max_lateness),
             )
         )
@@ -337,7 +337,7 @@ def _settle_interrupted(
     notes.append(
         Note(
             logging.WARNING,
-            "lazycron: job %r was interrupted: its run for tick %s (pid %s on %s, started "
+            "job %r was interrupted: its run for tick %s (pid %s on %s, started "
             "%s) never finished; %s",
             (
                 job.name,

@@ -86,7 +86,7 @@ def _call(function: Callable[..., Any], job: Job, run: Run, label: str) -> None:
     try:
         function(job, run)
     except Exception:
-        logger.exception("lazycron: hook %s of job %r raised; ignored", label, job.name)
+        logger.exception("hook %s of job %r raised; ignored", label, job.name)
 
 
 _last_ping: dict[str, Any] = {}
@@ -104,7 +104,7 @@ def ping(job: Job, url: str) -> None:
             with urllib.request.urlopen(url, timeout=PING_TIMEOUT) as response:
                 response.read(1024)
         except Exception as exc:
-            logger.warning("lazycron: ping %s of job %r failed: %s", url, job.name, exc)
+            logger.warning("ping %s of job %r failed: %s", url, job.name, exc)
 
     with _last_ping_lock:
         previous = _last_ping.get(job.name)

@@ -168,7 +168,7 @@ class Runner:
         except StateUnreadableError as exc:
             self.problems.report(
                 ("unreadable", job.name),
-                "lazycron: state of job %r is unreadable and will be reset as if the job "
+                "state of job %r is unreadable and will be reset as if the job "
                 "were new (it waits for its next tick): %s",
                 job.name,
                 exc,
@@ -334,7 +334,7 @@ class Runner:
                     if failure is not None:
                         run.outcome, run.error = "failed", _summary(failure)
                         logger.error(
-                            "lazycron: job %r could not enqueue its task for tick %s",
+                            "job %r could not enqueue its task for tick %s",
                             job.name,
                             _iso(run.tick),
                             exc_info=failure,
@@ -363,7 +363,7 @@ class Runner:
         _log_notes(decision)
         if run.outcome == "enqueued":
             logger.info(
-                "lazycron: job %r enqueued task %s on task backend %r (tick %s, %.3fs late)",
+                "job %r enqueued task %s on task backend %r (tick %s, %.3fs late)",
                 job.name,
                 run.task_id,
                 run.task_backend,
@@ -401,7 +401,7 @@ class Runner:
             except OSError as exc:
                 self.problems.report(
                     ("finish", job.name),
-                    "lazycron: job %r %s for tick %s, but its outcome cannot be written (%s); "
+                    "job %r %s for tick %s, but its outcome cannot be written (%s); "
                     "keeping the job's lease and retrying until it can be",
                     job.name,
                     "failed" if run.outcome == "failed" else "finished",
@@ -412,12 +412,10 @@ class Runner:
                 delay = min(delay * 2, FINISH_RETRY_MAX)
                 continue
             break
-        self.problems.clear(
-            ("finish", job.name), "lazycron: outcome of job %r is written", job.name
-        )
+        self.problems.clear(("finish", job.name), "outcome of job %r is written", job.name)
         if not accepted:
             logger.error(
-                "lazycron: job %r finished its run for tick %s, but lost its lease meanwhile "
+                "job %r finished its run for tick %s, but lost its lease meanwhile "
                 "and the record has moved on; this outcome (%s) was not recorded",
                 job.name,
                 _iso(run.tick),
@@ -444,7 +442,7 @@ class Runner:
                 try:
                     if not lease.renew():
                         logger.error(
-                            "lazycron: job %r lost its lease while running; another holder "
+                            "job %r lost its lease while running; another holder "
                             "may claim it, and this run's outcome will be rejected",
                             job.name,
                         )
@@ -452,7 +450,7 @@ class Runner:
                 except OSError as exc:
                     self.problems.report(
                         ("renew", job.name),
-                        "lazycron: could not renew the lease of job %r (%s); retrying",
+                        "could not renew the lease of job %r (%s); retrying",
                         job.name,
                         exc,
                     )
@@ -467,7 +465,7 @@ class Runner:
             handle.join(every)
 
     def _execute(self, job: Job, run: Run) -> tuple[Outcome, str | None]:
-        logger.debug("lazycron: running job %r for tick %s", job.name, _iso(run.tick))
+        logger.debug("running job %r for tick %s", job.name, _iso(run.tick))
         try:
             with (
                 running(run),
@@ -478,12 +476,10 @@ class Runner:
                 if asyncio.iscoroutine(result):
                     asyncio.run(result)
         except BaseException as exc:  # a job must never take the process down with it
-            logger.error(
-                "lazycron: job %r failed for tick %s", job.name, _iso(run.tick), exc_info=True
-            )
+            logger.error("job %r failed for tick %s", job.name, _iso(run.tick), exc_info=True)
             return "failed", _summary(exc)
         logger.info(
-            "lazycron: job %r finished in %.3fs (tick %s, %.3fs late)",
+            "job %r finished in %.3fs (tick %s, %.3fs late)",
             job.name,
             self.clock.time() - run.started,
             _iso(run.tick),
@@ -496,7 +492,7 @@ class Runner:
     def _storage_ok(self, job: Job) -> None:
         self.problems.clear(
             ("storage", job.name),
-            "lazycron: state of job %r in %s is usable again; the job is resumed",
+            "state of job %r in %s is usable again; the job is resumed",
             job.name,
             self.backend.location,
         )
@@ -504,7 +500,7 @@ class Runner:
     def _storage_failed(self, job: Job, exc: OSError) -> None:
         self.problems.report(
             ("storage", job.name),
-            "lazycron: cannot use the state of job %r in %s (%s); the job is paused and the "
+            "cannot use the state of job %r in %s (%s); the job is paused and the "
             "site keeps serving; it resumes by itself once the state is usable",
             job.name,
             self.backend.location,

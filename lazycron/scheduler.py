@@ -125,7 +125,7 @@ class Scheduler:
         self._check_interval = interval
         self._start_process()
         _schedulers.add(self)
-        logger.debug("lazycron: state in %s", self.backend.location)
+        logger.debug("state in %s", self.backend.location)
 
     def _start_process(self) -> None:
         """Everything that belongs to one process. Rebuilt in a forked child, so no lock,
@@ -172,7 +172,7 @@ class Scheduler:
                 self._announced = True
                 announce(self.registry, self.backend.location, self._check_interval)
         except Exception:
-            self.problems.report("check", "lazycron: check failed", exc_info=True)
+            self.problems.report("check", "check failed", exc_info=True)
             return
         self.dispatcher.check()
 

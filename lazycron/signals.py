@@ -37,7 +37,7 @@ def _send(signal: Signal, job: Job, run: Run) -> None:
         if isinstance(result, Exception):
             error: Any = result
             logger.error(
-                "lazycron: signal receiver %r for job %r raised; ignored",
+                "signal receiver %r for job %r raised; ignored",
                 receiver,
                 job.name,
                 exc_info=(type(error), error, error.__traceback__),

@@ -134,7 +134,7 @@ def test_a_changed_schedule_starts_afresh_from_the_change(
     (note,) = decision.notes
     assert note.level == logging.INFO
     assert note.msg % note.args == (
-        f"lazycron: schedule of 'job' changed from 0 3 * * * in UTC to "
+        f"schedule of 'job' changed from 0 3 * * * in UTC to "
         f"{schedule_key(new, effective)}; next tick "
         f"{datetime.fromtimestamp(next_tick, UTC).isoformat(timespec='seconds')}"
     )

@@ -251,7 +251,7 @@ class RedisBackend:
                 return
             self._checked = True
         for problem in self.problems():
-            logger.warning("lazycron: %s", problem)
+            logger.warning("%s", problem)
 
     def problems(self) -> list[str]:
         """What in this Redis (or client) weakens the guarantee; empty when all is well."""
@@ -379,7 +379,7 @@ class RedisLease:
         try:
             self._backend.call(self._backend._release, self._job, self._token)
         except Exception:  # never raises: the lease expires by itself anyway
-            logger.debug("lazycron: could not release the lease of %r", self._job, exc_info=True)
+            logger.debug("could not release the lease of %r", self._job, exc_info=True)
 
 
 def _client_location(client: Any) -> str:

@@ -186,7 +186,7 @@ class DatabaseBackend:
             try:
                 connection.close()
             except Exception:  # it is dead already: nothing left to close
-                logger.debug("lazycron: closing a broken connection failed", exc_info=True)
+                logger.debug("closing a broken connection failed", exc_info=True)
 
     def close(self) -> None:
         """Close this thread's connection (a new one opens on the next operation)."""
@@ -533,7 +533,7 @@ class DatabaseLease:
                 )
             )
         except Exception:  # never raises: the lease expires by itself anyway
-            logger.debug("lazycron: could not release the lease of %r", self._job, exc_info=True)
+            logger.debug("could not release the lease of %r", self._job, exc_info=True)
         self._let_go()
 
     def _let_go(self) -> None:

@@ -114,7 +114,7 @@ def _activate(strict: bool) -> Scheduler | None:
     except ImproperlyConfigured:
         if strict:
             raise
-        logger.error("lazycron: disabled by a configuration error", exc_info=True)
+        logger.error("disabled by a configuration error", exc_info=True)
         active = None
     _active = active
     return active
