@@ -39,7 +39,7 @@ from .cli import execute
 from .clock import Clock
 from .errors import ConfigurationError, JobDefinitionError
 from .jobs import Registry
-from .scheduler import Scheduler
+from .scheduler import DEFAULT_CHECK_INTERVAL, Scheduler
 from .schedules import parse_interval, resolve_timezone
 from .wsgi import LazyCronMiddleware
 
@@ -56,7 +56,6 @@ CONFIG_KEYS = {
     "LAZYCRON_HISTORY_LIMIT": "an integer >= 1",
     "LAZYCRON_ENABLED": "True or False",
 }
-_DEFAULT_CHECK_INTERVAL = 30.0
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ class FlaskSettings:
 
     state_dir: Path
     backend: str | None = None  # a shared store's URL; None: files in state_dir
-    check_interval: float = _DEFAULT_CHECK_INTERVAL
+    check_interval: float = DEFAULT_CHECK_INTERVAL
     timezone: str = "UTC"
     history_limit: int = 50
     enabled: bool = True

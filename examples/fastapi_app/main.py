@@ -11,12 +11,9 @@ from lazycron.asgi import LazyCronMiddleware
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
 app = FastAPI()
-# Each worker looks for due jobs at most every 5 s (the default, 30 s, suits jobs of a
-# minute or more). State lives next to this file, wherever the server is started from.
+# State lives next to this file, wherever the server and `lazycron` are started from.
 app.add_middleware(
-    LazyCronMiddleware,
-    state_dir=Path(__file__).resolve().parent / "var" / "lazycron",
-    check_interval=5,
+    LazyCronMiddleware, state_dir=Path(__file__).resolve().parent / "var" / "lazycron"
 )
 
 

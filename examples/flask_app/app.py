@@ -10,9 +10,8 @@ from lazycron.flask import LazyCron
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
 app = Flask(__name__)
-# Each worker looks for due jobs at most every 5 s (the default, 30 s, suits jobs of a
-# minute or more). State lives in the app's instance folder: instance/lazycron.
-app.config["LAZYCRON_CHECK_INTERVAL"] = "5s"
+# State lives in the app's instance folder (instance/lazycron), wherever the server and
+# `flask lazycron` are started from.
 LazyCron(app)
 
 

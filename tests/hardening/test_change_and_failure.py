@@ -112,8 +112,7 @@ def test_editing_a_schedule_does_not_rerun_the_job_at_deploy(
     assert len(seen) == 1, "the job ran again at the deploy"
     changed = [r.getMessage() for r in lazycron_log.records if "changed from" in r.getMessage()]
     assert changed == [
-        f"schedule of 'job' changed from 0 3 * * * in UTC to {described}; "
-        f"next tick {next_tick}"
+        f"schedule of 'job' changed from 0 3 * * * in UTC to {described}; next tick {next_tick}"
     ]
     assert [r.levelno for r in lazycron_log.records if "changed from" in r.getMessage()] == [
         logging.INFO
