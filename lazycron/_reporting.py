@@ -60,7 +60,8 @@ def statuses(
 def announce(registry: Registry, location: str, check_interval: float) -> None:
     """One INFO line at a process's first check (the site is wired up), and a warning for
     each job that the check interval would make run less often than declared."""
-    logger.info("%d jobs, state in %s", len(registry), location)
+    count = len(registry)
+    logger.info("%d %s, state in %s", count, "job" if count == 1 else "jobs", location)
     for job in registry:
         every = getattr(job.schedule, "seconds", None)
         if every is not None and every < check_interval:

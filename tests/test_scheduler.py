@@ -716,7 +716,7 @@ class TestDefaultsAndDurations:
             run_check(scheduler)
             clock.advance(60)
         lines = [r.getMessage() for r in lazycron_log.records if r.levelno == logging.INFO]
-        assert lines == [f"1 jobs, state in {scheduler.backend.location}"]
+        assert lines == [f"1 job, state in {scheduler.backend.location}"]
 
     @pytest.mark.parametrize(
         ("value", "seconds"),
