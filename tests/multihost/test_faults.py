@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,12 @@ def test_sigstop_longer_than_the_lease_never_reruns_the_tick(
     # T+1 may overlap the paused T (docs/backends.md), nothing else may.
     assert not hosts.overlaps("slow", allowed={paused.pid})
     rejected = hosts.log_lines(r"lost its lease meanwhile.*was not recorded")
-    assert len(rejected.get(paused.pid, [])) == 1, dict(rejected)
+    # The paused tick's late finish is rejected, once. (On a loaded machine the resumed
+    # worker may also lose a later run's 2 s lease before its heartbeat catches up: the
+    # documented "T+1 may overlap T" limit, also rejected, never a tick run twice.)
+    paused_tick = datetime.fromtimestamp(paused.tick, UTC).isoformat(timespec="seconds")
+    about_paused = [line for line in rejected.get(paused.pid, []) if paused_tick in line]
+    assert len(about_paused) == 1, dict(rejected)
     statuses = history(env["LAZYCRON_BACKEND"], "slow")
     (settled,) = [r for r in statuses if r.tick == paused.tick]
     assert settled.outcome == "interrupted"  # as the next claimer found it, not "ok"
