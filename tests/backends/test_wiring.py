@@ -163,7 +163,9 @@ def test_database_backend_leaves_no_connection_open_in_lazycron_threads(
     deadline = time.monotonic() + 5
     while sessions() > before and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert sessions() == before
+    # No more than before: a session some earlier test left may close meanwhile, but
+    # none of lazycron's threads may leave one open.
+    assert sessions() <= before
     snapshot = scheduler.backend.read(job)
     assert snapshot is not None and [r.outcome for r in snapshot.state.history] == ["ok"] * 2
 
