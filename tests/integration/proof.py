@@ -350,8 +350,14 @@ def check_one_run_per_tick(proof: Proof, *, coverage: float = 0.8) -> None:
         if unended:
             assert proof.kind.threads_may_not_run, f"{name}: {job} runs interrupted: {unended}"
     expected, seen = proof.expected_ticks("fast"), proof.seen_ticks("fast")
-    assert len(seen) >= coverage * len(expected), (
-        f"{name}: fast ran for {len(seen)} of {len(expected)} ticks under steady traffic"
+    # A tick claimed by a worker the server killed before the run could even log its start
+    # is recorded as interrupted, and by design not run again (at most once, as cron): it
+    # was taken care of, not missed. Only servers that kill workers have such ticks.
+    interrupted = {round(tick, 3) for tick in proof.interrupted["fast"]}
+    covered = [t for t in expected if t in seen or round(t, 3) in interrupted]
+    assert len(covered) >= coverage * len(expected), (
+        f"{name}: fast ran for {len(seen)} of {len(expected)} ticks under steady traffic "
+        f"({len(covered) - len(seen)} more recorded as interrupted)"
     )
 
 
