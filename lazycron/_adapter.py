@@ -65,6 +65,9 @@ class AdapterBase:
         self.endpoints = Endpoints(self.scheduler, resolved) if resolved else None
         self.trigger_path = trigger_path
         self.health_path = health_path
+        # Looked up before anything else is read from the request, so an app's own
+        # requests pay one membership test, and nothing at all without a token.
+        self.endpoint_paths = frozenset({trigger_path, health_path})
 
     def endpoint(
         self, path: str, method: str, authorization: str | None, query_string: str

@@ -32,7 +32,11 @@ class LazyCronMiddleware(AdapterBase):
     app: ASGIApp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.endpoints is not None and scope["type"] == "http":
+        if (
+            self.endpoints is not None
+            and scope["type"] == "http"
+            and scope.get("path") in self.endpoint_paths
+        ):
             headers = dict(scope.get("headers") or [])
             authorization = headers.get(b"authorization")
             answer = self.endpoint(

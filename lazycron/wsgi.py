@@ -44,20 +44,15 @@ class LazyCronMiddleware(AdapterBase):
     app: WSGIApp
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if self.endpoints is not None:
+        if self.endpoints is not None and environ.get("PATH_INFO") in self.endpoint_paths:
             answer = self.endpoint(
-                environ.get("PATH_INFO", ""),
+                environ["PATH_INFO"],
                 environ.get("REQUEST_METHOD", ""),
                 environ.get("HTTP_AUTHORIZATION"),
                 environ.get("QUERY_STRING", ""),
             )
             if answer is not None:
-                body = json.dumps(answer.body).encode()
-                headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-                start_response(
-                    f"{answer.status} {answer.reason}", [*headers, *answer.headers.items()]
-                )
-                return [body]
+                return _send_answer(start_response, answer)
         response = self.app(environ, start_response)
         scheduler = self.scheduler
         if scheduler.monotonic() < scheduler.wake_at:  # the fast path: nothing may be due
