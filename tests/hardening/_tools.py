@@ -79,7 +79,8 @@ def fill(directory: Path) -> Path:
 class Load:
     """Requests in a background thread, as fast as one keep-alive client can send them.
 
-    Records every status code and every exception; ``paused`` stops the traffic.
+    Records every status code and every exception; ``pause()`` stops the traffic once the
+    request in flight, if any, has its answer (so a worker killed meanwhile holds none).
     """
 
     def __init__(self, url: str) -> None:
@@ -87,24 +88,35 @@ class Load:
         self.statuses: list[int] = []
         self.errors: list[BaseException] = []
         self.slowest = 0.0
-        self.paused = threading.Event()
+        self._paused = threading.Event()
+        self._in_flight = threading.Lock()  # held for each request, and its pause check
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def pause(self) -> None:
+        self._paused.set()
+        with self._in_flight:  # wait out the request being sent, if any
+            pass
+
+    def resume(self) -> None:
+        self._paused.clear()
 
     def _run(self) -> None:
         with requests.Session() as session:
             while not self._stop.is_set():
-                if self.paused.is_set():
-                    time.sleep(0.01)
-                    continue
-                started = time.perf_counter()
-                try:
-                    response = session.get(self.url, timeout=5)
-                    self.statuses.append(response.status_code)
-                except requests.RequestException as exc:
-                    self.errors.append(exc)
-                self.slowest = max(self.slowest, time.perf_counter() - started)
+                with self._in_flight:
+                    if not self._paused.is_set():
+                        self._request(session)
                 time.sleep(0.005)
+
+    def _request(self, session: requests.Session) -> None:
+        started = time.perf_counter()
+        try:
+            response = session.get(self.url, timeout=5)
+            self.statuses.append(response.status_code)
+        except requests.RequestException as exc:
+            self.errors.append(exc)
+        self.slowest = max(self.slowest, time.perf_counter() - started)
 
     def __enter__(self) -> Load:
         self._thread.start()

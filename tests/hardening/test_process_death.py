@@ -78,14 +78,14 @@ def test_sigkill_of_the_worker_running_a_job(tmp_path: Path, rerun: bool) -> Non
     ):
         assert wait_for(starts, 3 * EVERY), "the job never started"
         _, tick, victim, _ = starts()[0]
-        load.paused.set()  # nobody else competes for the lock while we look at it
+        load.pause()  # nobody else competes for the lock while we look at it
         os.kill(victim, signal.SIGKILL)
         killed_at = time.monotonic()
         assert wait_for(lambda: pid_gone(victim), 2)
         # The kernel dropped the flock with the process: free at once, no TTL to wait out.
         assert wait_for(lambda: lock_is_free(state_dir), 0.5), "the lock outlived its holder"
         assert time.monotonic() - killed_at < 1.5
-        load.paused.clear()
+        load.resume()
 
         # The next check anywhere records the dead run as interrupted.
         def interrupted() -> list[Run]:
@@ -97,15 +97,15 @@ def test_sigkill_of_the_worker_running_a_job(tmp_path: Path, rerun: bool) -> Non
         if rerun:
             # the opt-in: the interrupted tick runs again, in a live worker, to its end
             assert wait_for(lambda: len([s for s in starts() if s[1] == tick]) == 2, EVERY)
-            load.paused.set()
+            load.pause()
             row = cli_status(env)
-            load.paused.clear()
+            load.resume()
             assert row["last_run"]["outcome"] == "interrupted"
             assert row["running"] is None or row["running"]["trigger"] == "rerun"
         else:
-            load.paused.set()
+            load.pause()
             row = cli_status(env)
-            load.paused.clear()
+            load.resume()
             assert row["last_run"]["outcome"] == "interrupted"
             assert row["last_run"]["pid"] == victim
 
