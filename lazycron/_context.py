@@ -3,7 +3,8 @@
 * ``inside``: lazycron's own code is running on this thread (a dispatcher, a job, or a
   ``run_now`` in the caller's thread), so a check must never be triggered from here;
 * ``short_lived``: lazycron started this thread and it ends with its work, so per-thread
-  resources (a job's database connection) die with it and must be closed, not kept;
+  resources (a job's database connection) die with it and must be closed, not kept:
+  ``at_thread_end`` registers what closes them, and the thread calls it as it ends;
 * ``run``: inside a job, the run being made (see :func:`lazycron.current_run`).
 """
 
@@ -11,14 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
+
+from ._log import logger
 
 if TYPE_CHECKING:
     from .state import Run
 
 __all__ = [
+    "at_thread_end",
     "current_run",
+    "end_short_lived",
     "in_lazycron_thread",
     "in_short_lived_thread",
     "lazycron_thread",
@@ -47,10 +52,29 @@ def lazycron_thread() -> Iterator[None]:
 def mark_short_lived() -> None:
     """Called first thing on a thread lazycron started; the mark lives as long as it."""
     _local.short_lived = True
+    _local.at_end = []
 
 
 def in_short_lived_thread() -> bool:
     return getattr(_local, "short_lived", False)
+
+
+def at_thread_end(close: Callable[[], None]) -> None:
+    """On a thread lazycron started: call ``close`` when the thread's work is done (in
+    that thread, so a resource bound to it can be closed). Elsewhere: a no-op."""
+    if in_short_lived_thread():
+        _local.at_end.append(close)
+
+
+def end_short_lived() -> None:
+    """Called last thing on a thread lazycron started: run what ``at_thread_end`` asked
+    for, newest first. Each one runs whatever the others do; none may raise."""
+    callbacks, _local.at_end = getattr(_local, "at_end", []), []
+    for close in reversed(callbacks):
+        try:
+            close()
+        except Exception:  # closing is a courtesy: a thread's end must never fail
+            logger.debug("closing a resource of a finished thread failed", exc_info=True)
 
 
 def current_run() -> Run | None:

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from ._context import in_short_lived_thread, mark_short_lived
+from ._context import end_short_lived, in_short_lived_thread, mark_short_lived
 from ._log import logger
 
 __all__ = ["Handle", "call_outside_event_loop", "in_short_lived_thread", "start_thread"]
@@ -75,7 +75,10 @@ _warned_uwsgi = False
 def start_thread(target: Callable[[], None], name: str) -> Handle:
     def marked() -> None:
         mark_short_lived()
-        target()
+        try:
+            target()
+        finally:
+            end_short_lived()
 
     if _gevent_patched():
         return _start_native_thread(marked)

@@ -39,7 +39,6 @@ from . import _owner, hooks
 from ._context import (
     current_run,
     in_lazycron_thread,
-    in_short_lived_thread,
     lazycron_thread,
     running,
 )
@@ -213,21 +212,6 @@ class Runner:
         except OSError as exc:  # BackendError included: fail closed
             self._storage_failed(job, exc)
             return AttemptResult(Verdict.FAILED)
-        finally:
-            if in_short_lived_thread():
-                self._release_thread_resources()
-
-    def _release_thread_resources(self) -> None:
-        """A thread lazycron started ends with its attempt: what a backend keeps per thread
-        (the database backend's private connection) is closed now, not left to the
-        garbage collector. ``close()`` is optional and closes this thread's resources only."""
-        close = getattr(self.backend, "close", None)
-        if close is None:
-            return
-        try:
-            close()
-        except Exception:  # closing is a courtesy; it must never fail an attempt
-            logger.debug("could not close the backend's resources of this thread", exc_info=True)
 
     def _attempt(self, job: Job, trigger: Trigger, first_sight_only: bool) -> AttemptResult:
         seen_busy = self._seen_busy.pop(job.name, None)

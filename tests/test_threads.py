@@ -1,4 +1,5 @@
-"""Detecting uWSGI without Python threads, from what real uWSGI processes expose.
+"""lazycron's own threads: what they close as they end, and detecting uWSGI without
+Python threads, from what real uWSGI processes expose.
 
 The values are those seen in uWSGI 2.0.21 (Debian 12) and 2.0.31 (pip): ``uwsgi.opt`` holds
 bytes read from an ini file and ``True`` for a bare command-line flag, and
@@ -8,11 +9,52 @@ bytes read from an ini file and ``True`` for a bare command-line flag, and
 from __future__ import annotations
 
 import sys
+import threading
 from types import SimpleNamespace
 
 import pytest
 
-from lazycron._threads import uwsgi_threads_disabled
+from lazycron._context import at_thread_end
+from lazycron._threads import start_thread, uwsgi_threads_disabled
+
+
+def test_a_lazycron_thread_closes_what_it_opened_as_it_ends_newest_first() -> None:
+    closed: list[str] = []
+    work_done = threading.Event()
+
+    def broken_close() -> None:
+        raise OSError("the server is gone")
+
+    def work() -> None:
+        at_thread_end(lambda: closed.append("connection"))
+        at_thread_end(broken_close)  # a failing close does not keep the others from theirs
+        at_thread_end(lambda: closed.append(threading.current_thread().name))
+        assert closed == []  # nothing is closed while the thread still works
+        work_done.set()
+
+    start_thread(work, "lazycron-test").join(10)
+    assert work_done.is_set()
+    assert closed == ["lazycron-test", "connection"]
+
+
+def test_a_thread_that_fails_still_closes_what_it_opened() -> None:
+    closed: list[str] = []
+
+    def work() -> None:
+        at_thread_end(lambda: closed.append("connection"))
+        raise RuntimeError("the job's thread failed")
+
+    with pytest.MonkeyPatch.context() as patch:  # the failure is the point: keep it quiet
+        patch.setattr(threading, "excepthook", lambda args: None)
+        start_thread(work, "lazycron-test").join(10)
+    assert closed == ["connection"]
+
+
+def test_on_a_callers_thread_nothing_is_registered() -> None:
+    closed: list[str] = []
+    at_thread_end(lambda: closed.append("connection"))  # the test's own thread: not ours
+    start_thread(lambda: None, "lazycron-test").join(10)
+    assert closed == []
 
 
 @pytest.mark.parametrize(

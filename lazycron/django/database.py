@@ -17,8 +17,11 @@ connection of the request or command in the same thread, which may be inside
 ``transaction.atomic()``, e.g. with ``ATOMIC_REQUESTS``). It opens private connections
 from the alias's settings, in autocommit, one per thread: a claim commits at once,
 whatever the caller's transaction does, and never poisons it. Nothing is kept in the
-session between statements, so PgBouncer's transaction pooling is fine. In threads that
-lazycron started, the connection is closed as soon as the thread holds no lease; a
+session between statements, so PgBouncer's transaction pooling is fine. A thread that
+lazycron started (a dispatcher, a job, a lease's heartbeat) keeps its connection for its
+own short life, whatever ``CONN_MAX_AGE`` says, and closes it as it ends: a check that
+reads many jobs connects once, not once per statement. On other threads (a management
+command, ``run_now`` in a view) ``CONN_MAX_AGE`` applies as Django applies it. A
 connection that died (``pg_terminate_backend``, a database restart) is replaced and the
 operation tried once more, which the conditional statements make safe.
 """
@@ -52,8 +55,8 @@ from django.db.models import (
 from django.db.models.functions import Now
 from django.db.models.sql import InsertQuery, UpdateQuery
 
+from .._context import at_thread_end, in_short_lived_thread
 from .._log import logger
-from .._threads import in_short_lived_thread
 from ..backends.base import BackendError, CheckMark, Snapshot, StateUnreadableError
 from ..errors import ConfigurationError
 from ..state import JobState, StateFormatError, decode, encode
@@ -99,7 +102,7 @@ def _lease_free() -> Q:
 
 class _PerThread(threading.local):
     connection: BaseDatabaseWrapper | None = None
-    leases = 0  # leases this thread holds through this backend
+    closes_at_thread_end = False  # at_thread_end() asked to close ``connection``
     # Inside transaction_with(): Django's own connection of this thread, in a transaction
     # shared with a task backend. Used instead of ``connection``; never closed here.
     shared: BaseDatabaseWrapper | None = None
@@ -174,7 +177,12 @@ class DatabaseBackend:
         if local.shared is not None:
             return local.shared
         connection = local.connection
-        if connection is not None and connection.connection is not None:
+        if in_short_lived_thread():
+            # Kept until the thread ends (a broken one is discarded by _run).
+            if not local.closes_at_thread_end:
+                local.closes_at_thread_end = True
+                at_thread_end(self._discard)
+        elif connection is not None and connection.connection is not None:
             connection.close_if_unusable_or_obsolete()  # honours CONN_MAX_AGE
         if connection is None or connection.connection is None:
             connection = local.connection = self._new_connection()
@@ -227,12 +235,6 @@ class DatabaseBackend:
         if TABLE in str(exc):
             message += " (has `manage.py migrate lazycron` been run on this database?)"
         return message
-
-    def _settle(self) -> None:
-        # A thread lazycron started ends soon: do not leave its connection to the garbage
-        # collector. Keep it only while the thread holds a lease (renew and finish follow).
-        if self._local.shared is None and in_short_lived_thread() and self._local.leases <= 0:
-            self._discard()
 
     # -- one transaction with a task backend ---------------------------------------------
 
@@ -326,10 +328,7 @@ class DatabaseBackend:
             with connection.cursor() as cursor:
                 return list(connection.introspection.table_names(cursor))
 
-        try:
-            found = self._run(tables)
-        finally:
-            self._settle()
+        found = self._run(tables)
         if TABLE not in found:
             raise ConfigurationError(
                 f"{self.location} has no table {TABLE}: run `manage.py migrate lazycron`"
@@ -348,10 +347,7 @@ class DatabaseBackend:
             .annotate(live=live)
             .values_list("version", "state", "live")
         )
-        try:
-            row = self._run(lambda connection: self._fetch(connection, records))
-        finally:
-            self._settle()
+        row = self._run(lambda connection: self._fetch(connection, records))
         if row is None:
             return None
         version, data, lease_live = int(row[0]), row[1], bool(row[2])
@@ -381,17 +377,11 @@ class DatabaseBackend:
             ):
                 self._update(connection, records, {"state": mark.encode()})
 
-        try:
-            self._run(upsert)
-        finally:
-            self._settle()
+        self._run(upsert)
 
     def last_check(self) -> CheckMark | None:
         records = self._records().filter(key=CHECK_MARK_KEY).values_list("state")
-        try:
-            row = self._run(lambda connection: self._fetch(connection, records))
-        finally:
-            self._settle()
+        row = self._run(lambda connection: self._fetch(connection, records))
         return None if row is None or row[0] is None else CheckMark.decode(bytes(row[0]))
 
     def write(self, job_name: str, state: JobState, *, expected: int | None) -> bool:
@@ -403,14 +393,7 @@ class DatabaseBackend:
         if state.current is None:
             raise ValueError("claim() needs state.current: the run being claimed")
         token = state.current.run_id
-        self._local.leases += 1  # keep the connection for renew and finish
-        won = False
-        try:
-            won = self._change(job_name, state, expected=expected, token=token)
-        finally:
-            if not won:
-                self._local.leases -= 1
-                self._settle()
+        won = self._change(job_name, state, expected=expected, token=token)
         return DatabaseLease(self, job_name, token) if won else None
 
     def _change(
@@ -450,11 +433,7 @@ class DatabaseBackend:
             }
             return self._update(connection, records, values) == 1
 
-        try:
-            return self._run(create if expected is None else update)
-        finally:
-            if token is None:
-                self._settle()
+        return self._run(create if expected is None else update)
 
 
 class DatabaseLease:
@@ -465,7 +444,6 @@ class DatabaseLease:
         self._job = job_name
         self._key = record_key(job_name)
         self._token = token
-        self._held = True
 
     @property
     def token(self) -> str:
@@ -483,18 +461,10 @@ class DatabaseLease:
         # lease again is safe even if it had expired meanwhile.
         backend = self._backend
         values = {"lease_expires": backend._expiry()}
-        try:
-            updated = backend._run(
-                lambda connection: backend._update(connection, self._mine(), values)
-            )
-        finally:
-            # A heartbeat thread holds no lease of its own: close its connection now
-            # rather than leave it to the garbage collector when the thread ends.
-            backend._settle()
+        updated = backend._run(lambda connection: backend._update(connection, self._mine(), values))
         return updated == 1
 
     def finish(self, apply: Callable[[JobState], None]) -> bool:
-        # On an error the caller keeps the lease and retries, so the connection stays.
         backend = self._backend
         for _ in range(5):
             row = backend._run(
@@ -503,7 +473,6 @@ class DatabaseLease:
                 )
             )
             if row is None:
-                self._let_go()
                 return False
             version, data = int(row[0]), row[1]
             try:
@@ -520,7 +489,6 @@ class DatabaseLease:
             }
             records = self._mine().filter(version=version)
             if backend._run(partial(backend._update, records=records, values=values)):
-                self._let_go()
                 return True
         raise BackendError(f"job {self._job!r}: the record kept changing under finish()")
 
@@ -534,10 +502,3 @@ class DatabaseLease:
             )
         except Exception:  # never raises: the lease expires by itself anyway
             logger.debug("could not release the lease of %r", self._job, exc_info=True)
-        self._let_go()
-
-    def _let_go(self) -> None:
-        if self._held:
-            self._held = False
-            self._backend._local.leases -= 1
-            self._backend._settle()

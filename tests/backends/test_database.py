@@ -133,11 +133,15 @@ def stable_count(db: services.Database) -> int:
     return previous
 
 
-def test_a_lazycron_thread_keeps_no_connection_once_it_holds_no_lease(
+def test_a_lazycron_thread_connects_once_and_leaves_no_connection_behind(
     postgresql_store: Store, postgresql_db: services.Database, job: str
 ) -> None:
+    """Django's default ``CONN_MAX_AGE = 0`` closes a connection after each use. A thread
+    lazycron started (a dispatcher reading many jobs, a job's read, claim and finish) uses
+    one connection for its short life instead, and closes it as it ends."""
     from django.db import connections
 
+    assert postgresql_store.spec["conf"].get("CONN_MAX_AGE", 0) == 0  # Django's default
     backend = postgresql_store.backend()
     first_sight(backend, job)
     backend.close()  # type: ignore[attr-defined]
@@ -145,17 +149,37 @@ def test_a_lazycron_thread_keeps_no_connection_once_it_holds_no_lease(
     gc.collect()  # backends of earlier tests, and the connections they still hold
     baseline = stable_count(postgresql_db)
     during: list[int] = []
+    sessions: set[int] = set()
 
     def job_thread() -> None:
+        sessions.add(backend_pid(backend))
+        backend.read(job)
         lease = claim(backend, job, 60.0)
         assert lease is not None
-        during.append(connections_to(postgresql_db))  # kept while the lease is held
+        during.append(connections_to(postgresql_db))
         assert lease.finish(done)
-        backend.read(job)  # a read alone opens and closes its connection
+        backend.read(job)
+        sessions.add(backend_pid(backend))
 
     start_thread(job_thread, "lazycron:test").join(30)
+    assert len(sessions) == 1, "the thread connected more than once"
     assert during == [baseline + 1]
     assert settled(postgresql_db, baseline) == baseline, "the job thread left a connection"
+
+
+def test_a_callers_thread_honours_conn_max_age_as_django_does(
+    postgresql_store: Store, job: str
+) -> None:
+    """On a thread lazycron did not start (a management command, ``run_now`` in a view),
+    the connection is the caller's to keep or not: ``CONN_MAX_AGE = 0`` reconnects."""
+    backend = postgresql_store.backend()
+    try:
+        first_sight(backend, job)
+        first = backend_pid(backend)
+        backend.read(job)
+        assert backend_pid(backend) != first
+    finally:
+        backend.close()  # type: ignore[attr-defined]
 
 
 def test_prepare_names_the_missing_migration(request: pytest.FixtureRequest, tmp_path: Any) -> None:
