@@ -200,6 +200,26 @@ def test_manual_runs_consume_no_tick() -> None:
     assert decision.state is not None and decision.state.last_tick is None
 
 
+def test_a_manual_run_stands_in_for_a_pending_rerun() -> None:
+    """An interrupted run of a ``rerun_interrupted`` job, found by a manual run: the
+    manual run settles it and is the one run that follows it, not a second one."""
+    job = declare(every=60, rerun_interrupted=True)
+    state = seen_at(job, T0)
+    state.last_tick = T0 + 60
+    state.current = Run(run_id="dead", tick=T0 + 60, started=T0 + 61, pid=9, host="h")
+    manual = run_decide(job, state, T0 + 70, trigger="manual")
+    assert manual.action is Action.CLAIM and manual.run is not None
+    assert manual.run.trigger == "manual"
+    assert manual.state is not None
+    assert [r.outcome for r in manual.state.history] == ["interrupted"]
+    after = copy.deepcopy(manual.state)  # the manual run finished
+    finished = copy.deepcopy(manual.run)
+    finished.outcome, finished.ended = "ok", T0 + 71
+    after.current = None
+    after.record(finished, 50)
+    assert run_decide(job, after, T0 + 80).action is Action.WAIT  # no re-run follows
+
+
 def test_intervals_that_describe_alike_have_different_keys() -> None:
     coarse, fine = declare(every=123457), declare(every=123456.7)
     assert coarse.schedule.describe() == fine.schedule.describe()  # rounded for humans
