@@ -18,10 +18,11 @@ connection of the request or command in the same thread, which may be inside
 from the alias's settings, in autocommit, one per thread: a claim commits at once,
 whatever the caller's transaction does, and never poisons it. Nothing is kept in the
 session between statements, so PgBouncer's transaction pooling is fine. A thread that
-lazycron started (a dispatcher, a job, a lease's heartbeat) keeps its connection for its
-own short life, whatever ``CONN_MAX_AGE`` says, and closes it as it ends: a check that
-reads many jobs connects once, not once per statement. On other threads (a management
-command, ``run_now`` in a view) ``CONN_MAX_AGE`` applies as Django applies it. A
+lazycron started (a dispatcher, a job) keeps its connection for its own short life,
+whatever ``CONN_MAX_AGE`` says, and closes it as it ends: a check that reads many jobs
+connects once, not once per statement. A lease's heartbeat closes its connection after
+each renewal. On other threads (a management command, ``run_now`` in a view)
+``CONN_MAX_AGE`` applies as Django applies it. A
 connection that died (``pg_terminate_backend``, a database restart) is replaced and the
 operation tried once more, which the conditional statements make safe.
 """
@@ -444,6 +445,7 @@ class DatabaseLease:
         self._job = job_name
         self._key = record_key(job_name)
         self._token = token
+        self._claimed_on = threading.get_ident()
 
     @property
     def token(self) -> str:
@@ -461,7 +463,16 @@ class DatabaseLease:
         # lease again is safe even if it had expired meanwhile.
         backend = self._backend
         values = {"lease_expires": backend._expiry()}
-        updated = backend._run(lambda connection: backend._update(connection, self._mine(), values))
+        try:
+            updated = backend._run(
+                lambda connection: backend._update(connection, self._mine(), values)
+            )
+        finally:
+            if threading.get_ident() != self._claimed_on and in_short_lived_thread():
+                # A heartbeat thread renews once a third of a lease: holding a connection
+                # idle between renewals, for the whole run, would cost a slot of the
+                # database's connection limit per running job.
+                backend.close()
         return updated == 1
 
     def finish(self, apply: Callable[[JobState], None]) -> bool:

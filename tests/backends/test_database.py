@@ -167,6 +167,38 @@ def test_a_lazycron_thread_connects_once_and_leaves_no_connection_behind(
     assert settled(postgresql_db, baseline) == baseline, "the job thread left a connection"
 
 
+def test_a_heartbeat_thread_holds_no_connection_between_renewals(
+    postgresql_store: Store, postgresql_db: services.Database, job: str
+) -> None:
+    """While a job runs, its heartbeat renews the lease once a third of a lease: it
+    connects for each renewal rather than hold a second connection idle for the run."""
+    from django.db import connections
+
+    backend = postgresql_store.backend()
+    first_sight(backend, job)
+    backend.close()  # type: ignore[attr-defined]
+    connections[postgresql_store.spec["alias"]].close()
+    gc.collect()
+    baseline = stable_count(postgresql_db)
+    between_renewals: list[int] = []
+
+    def job_thread() -> None:
+        lease = claim(backend, job, 60.0)
+        assert lease is not None
+
+        def heartbeat() -> None:
+            for _ in range(2):
+                assert lease.renew()
+                between_renewals.append(settled(postgresql_db, baseline + 1))
+
+        start_thread(heartbeat, "lazycron-lease:test").join(30)
+        assert lease.finish(done)
+
+    start_thread(job_thread, "lazycron:test").join(30)
+    assert between_renewals == [baseline + 1] * 2, "the heartbeat kept a connection"
+    assert settled(postgresql_db, baseline) == baseline
+
+
 def test_a_callers_thread_honours_conn_max_age_as_django_does(
     postgresql_store: Store, job: str
 ) -> None:
