@@ -15,6 +15,16 @@ import lazycron
 from lazycron import Registry, Scheduler
 from lazycron.testing import FakeClock
 
+# Every test under these directories starts real servers: marked so that
+# `-m "not integration"` leaves them out.
+INTEGRATION_DIRS = (Path(__file__).parent / "integration", Path(__file__).parent / "multihost")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(directory in item.path.parents for directory in INTEGRATION_DIRS):
+            item.add_marker(pytest.mark.integration)
+
 
 @pytest.fixture
 def clock() -> FakeClock:

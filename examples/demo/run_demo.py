@@ -162,21 +162,25 @@ def print_runs(runs: list[dict[str, Any]]) -> None:
         )
 
 
-def summarize(runs: list[dict[str, Any]], latencies: list[float], statuses: Counter[int]) -> int:
+def per_job(runs: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]], int, int]]:
+    """Each job's runs, by name: (job, its runs, distinct ticks, runs beyond one per tick)."""
     by_job: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for run in runs:
         by_job[str(run["job"])].append(run)
+    rows = []
+    for job, items in sorted(by_job.items()):
+        ticks = Counter(r["tick"] for r in items)
+        rows.append((job, items, len(ticks), sum(count - 1 for count in ticks.values())))
+    return rows
+
+
+def summarize(runs: list[dict[str, Any]], latencies: list[float], statuses: Counter[int]) -> int:
     print()
     print(f"{'JOB':<20} {'RUNS':>5} {'TICKS':>6} {'DUPLICATES':>11} {'WORKERS':>8}")
     duplicates = 0
-    for job, items in sorted(by_job.items()):
-        ticks = Counter(r["tick"] for r in items)
-        dup = sum(count - 1 for count in ticks.values())
+    for job, items, ticks, dup in per_job(runs):
         duplicates += dup
-        print(
-            f"{job:<20} {len(items):>5} {len(ticks):>6} {dup:>11} "
-            f"{len({r['pid'] for r in items}):>8}"
-        )
+        print(f"{job:<20} {len(items):>5} {ticks:>6} {dup:>11} {len({r['pid'] for r in items}):>8}")
     ordered = sorted(latencies)
     p99 = ordered[int(len(ordered) * 0.99) - 1] if ordered else float("nan")
     print()

@@ -23,11 +23,11 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from run_demo import ROOT, clock, read_runs, wait_for_url
+from run_demo import ROOT, clock, per_job, read_runs, wait_for_url
 
 HOSTS = ("host-a", "host-b")
 
@@ -151,18 +151,13 @@ def print_runs(runs: list[dict[str, Any]]) -> None:
 
 
 def summarize(runs: list[dict[str, Any]], statuses: Counter[int]) -> int:
-    by_job: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for run in runs:
-        by_job[str(run["job"])].append(run)
     print()
     print(f"{'JOB':<15} {'RUNS':>5} {'TICKS':>6} {'DUPLICATES':>11} {'HOSTS':>6} {'WORKERS':>8}")
     duplicates = 0
-    for job, items in sorted(by_job.items()):
-        ticks = Counter(r["tick"] for r in items)
-        dup = sum(count - 1 for count in ticks.values())
+    for job, items, ticks, dup in per_job(runs):
         duplicates += dup
         print(
-            f"{job:<15} {len(items):>5} {len(ticks):>6} {dup:>11} "
+            f"{job:<15} {len(items):>5} {ticks:>6} {dup:>11} "
             f"{len({r['host'] for r in items}):>6} {len({r['pid'] for r in items}):>8}"
         )
     print(f"\nrequests: {sum(statuses.values())}  statuses: {dict(statuses)}")

@@ -11,13 +11,6 @@ import pytest
 from tests.integration.servers import KINDS, Kind, make_shared_dir
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.integration)
-
-
 @pytest.fixture
 def shared_dir() -> Iterator[Path]:
     """A directory all server processes can write, whatever user they run as."""

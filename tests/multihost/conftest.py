@@ -15,13 +15,6 @@ from tests.integration.servers import free_port, make_shared_dir
 from .hosts import PrivateRedis
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.integration)
-
-
 @pytest.fixture
 def base_dir() -> Iterator[Path]:
     """Where the hosts' directories and job logs go (removed after)."""
