@@ -195,14 +195,14 @@ def load_scheduler(args: argparse.Namespace) -> Scheduler:
     for module in modules:
         importlib.import_module(module.strip())
     state_dir = args.state_dir or os.environ.get("LAZYCRON_STATE_DIR")
-    backend = getattr(args, "backend", None) or os.environ.get("LAZYCRON_BACKEND") or None
-    if args.state_dir and getattr(args, "backend", None):
+    backend = args.backend or os.environ.get("LAZYCRON_BACKEND") or None
+    if args.state_dir and args.backend:
         raise UsageError("give --state-dir or --backend, not both")
     if not args.app and not modules:
         raise UsageError(NO_JOBS.format(command=args.command))
     if args.app:
         scheduler = _app_scheduler(
-            args.app, args.state_dir, args.timezone, args.command, getattr(args, "backend", None)
+            args.app, args.state_dir, args.timezone, args.command, args.backend
         )
     else:
         if state_dir is None and backend is None and args.command != "list":
