@@ -36,12 +36,7 @@ from datetime import UTC, datetime, tzinfo
 from enum import Enum
 
 from . import _owner, hooks
-from ._context import (
-    current_run,
-    in_lazycron_thread,
-    lazycron_thread,
-    running,
-)
+from ._context import current_run, in_lazycron_thread, lazycron_thread, running
 from ._log import ProblemLog, logger
 from ._threads import start_thread
 from .backends.base import Backend, Lease, Snapshot, StateUnreadableError

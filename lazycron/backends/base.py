@@ -38,6 +38,7 @@ is committed. No operation here is ever called on the request path.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -54,6 +55,7 @@ __all__ = [
     "Snapshot",
     "StateUnreadableError",
     "UnsafeStateDirError",
+    "new_version",
 ]
 
 
@@ -222,3 +224,10 @@ class CheckRecorder(Protocol):
     def last_check(self) -> CheckMark | None:
         """The last mark written, or ``None``. Raises ``OSError`` when the store fails."""
         ...
+
+
+def new_version() -> int:
+    """The version a new record starts at (see :meth:`Backend.write`): random, so a record
+    re-created after a loss never reuses an old version, and below 2**52, so that Lua's
+    numbers, JSON readers and every SQL integer column hold it exactly."""
+    return secrets.randbelow(1 << 52) + 1

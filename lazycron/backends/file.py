@@ -36,7 +36,7 @@ from filelock import FileLock, Timeout
 
 from .._owner import owner_alive
 from ..state import MAX_STATE_BYTES, JobState, StateFormatError, decode_record, encode
-from .base import CheckMark, Snapshot, StateUnreadableError, UnsafeStateDirError
+from .base import CheckMark, Snapshot, StateUnreadableError, UnsafeStateDirError, new_version
 
 __all__ = [
     "MAX_STATE_BYTES",
@@ -388,7 +388,7 @@ class FileBackend:
         if claiming and record is not None and _moves_back(record[0], state):
             return False  # belt and braces: a claimed tick never moves backwards
         # A new record starts at an unpredictable version (see Backend.write in base.py).
-        self._replace(job_name, state, _new_version() if expected is None else expected + 1)
+        self._replace(job_name, state, new_version() if expected is None else expected + 1)
         return True
 
     def _read_record(self, job_name: str) -> tuple[JobState, int] | None:
@@ -440,11 +440,6 @@ def _moves_back(stored: JobState, claimed: JobState) -> bool:
     if stored.last_tick is None:
         return False
     return claimed.last_tick is None or claimed.last_tick < stored.last_tick
-
-
-def _new_version() -> int:
-    # Below 2**52, as the other backends' (a JSON number every reader holds exactly).
-    return secrets.randbelow(1 << 52) + 1
 
 
 def _fsync_directory(directory: Path) -> None:

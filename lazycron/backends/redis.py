@@ -18,7 +18,6 @@ cannot mistake the re-created record for the one it read.
 from __future__ import annotations
 
 import math
-import secrets
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +30,7 @@ from redis.retry import Retry
 from .._log import logger
 from ..errors import ConfigurationError
 from ..state import JobState, StateFormatError, decode, encode
-from .base import BackendError, CheckMark, Snapshot, StateUnreadableError
+from .base import BackendError, CheckMark, Snapshot, StateUnreadableError, new_version
 from .open import hide_password
 
 __all__ = ["DEFAULT_TIMEOUT", "RedisBackend", "RedisLease"]
@@ -118,11 +117,6 @@ def _text(value: bytes | str) -> str:
 
 def _tick_arg(state: JobState) -> str:
     return "" if state.last_tick is None else repr(state.last_tick)
-
-
-def _new_version() -> int:
-    # Below 2**52, so Lua's numbers and every SQL integer column hold it exactly.
-    return secrets.randbelow(1 << 52) + 1
 
 
 def validate_lease(lease: object) -> float:
@@ -312,7 +306,7 @@ class RedisBackend:
             "" if expected is None else str(expected),
             encode(state),
             _tick_arg(state),
-            _new_version(),
+            new_version(),
         )
         return bool(reply)
 
@@ -326,7 +320,7 @@ class RedisBackend:
             "" if expected is None else str(expected),
             encode(state),
             _tick_arg(state),
-            _new_version(),
+            new_version(),
             token,
             self.lease_ms,
         )

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -58,7 +57,13 @@ from django.db.models.sql import InsertQuery, UpdateQuery
 
 from .._context import at_thread_end, in_short_lived_thread
 from .._log import logger
-from ..backends.base import BackendError, CheckMark, Snapshot, StateUnreadableError
+from ..backends.base import (
+    BackendError,
+    CheckMark,
+    Snapshot,
+    StateUnreadableError,
+    new_version,
+)
 from ..errors import ConfigurationError
 from ..state import JobState, StateFormatError, decode, encode
 
@@ -90,11 +95,6 @@ CHECK_MARK_KEY = "lazycron:last-check"
 
 def record_key(job_name: str) -> str:
     return hashlib.sha256(job_name.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _new_version() -> int:
-    # Random, below 2**52: a record re-created after a loss never reuses an old version.
-    return secrets.randbelow(1 << 52) + 1
 
 
 def _lease_free() -> Q:
@@ -412,7 +412,7 @@ class DatabaseBackend:
                 connection,
                 key=key,
                 name=job_name,
-                version=_new_version(),
+                version=new_version(),
                 last_tick=state.last_tick,
                 state=encode(state),
                 **lease,
