@@ -2,9 +2,10 @@
 
     python -m tests.backends.racer SPEC JOB TICKS
 
-Prints ``ready``, waits for ``go`` on stdin (so every racer starts together), then for
-each tick reads the record and claims the tick until somebody has it (first sight races
-too: every racer starts with no record). Prints one JSON line: the ticks it won, how many
+Prints ``ready``, waits for ``go START_AT`` on stdin and sleeps until that wall-clock
+instant (so every racer starts together). Then for each tick it reads the record and
+claims the tick until somebody has it (first sight races too: every racer starts with no
+record). Prints one JSON line: the ticks it won, how many
 claims it lost, how often it found the tick held by another racer, and whether its
 caller's transaction was still usable after every loss.
 
@@ -19,6 +20,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -32,7 +34,9 @@ def main(spec_json: str, job: str, ticks: str) -> None:
     spec = json.loads(spec_json)
     backend = open_spec(spec)
     print("ready", flush=True)
-    assert sys.stdin.readline().strip() == "go"
+    command, start_at = sys.stdin.readline().split()
+    assert command == "go"
+    time.sleep(max(0.0, float(start_at) - time.time()))  # every racer starts at this instant
     wins: list[int] = []
     lost = 0
     busy = 0

@@ -10,6 +10,7 @@ be usable after every lost claim (on PostgreSQL a failed statement would abort i
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -18,6 +19,7 @@ from .helpers import STORES, Store
 
 RACERS = 6
 TICKS = 25
+START_DELAY = 0.5  # seconds from telling the racers "go" to their common start
 REAL_STORES = [name for name in STORES if name != "file"]
 
 
@@ -39,9 +41,12 @@ def test_six_processes_one_winner_per_tick(
             assert racer.stdout is not None
             line = racer.stdout.readline().strip()
             assert line == "ready", f"a racer did not start: {line!r} {racer.stderr}"
+        # One start instant for all: a racer told "go" first could otherwise sweep every
+        # tick before a loaded box schedules the others (CI once saw no contest at all).
+        start_at = time.time() + START_DELAY
         for racer in racers:
             assert racer.stdin is not None
-            racer.stdin.write("go\n")
+            racer.stdin.write(f"go {start_at}\n")
             racer.stdin.flush()
         results = []
         for racer in racers:
