@@ -28,10 +28,10 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from ._context import end_short_lived, in_short_lived_thread, mark_short_lived
+from ._context import end_short_lived, mark_short_lived
 from ._log import logger
 
-__all__ = ["Handle", "call_outside_event_loop", "in_short_lived_thread", "start_thread"]
+__all__ = ["Handle", "call_outside_event_loop", "start_thread"]
 
 T = TypeVar("T")
 
@@ -67,9 +67,6 @@ class _NativeHandle:
 
 
 _warned_uwsgi = False
-# in_short_lived_thread (re-exported): whether lazycron started the current thread. A
-# ``job_context`` uses it to tell per-thread resources that die with the thread (a job
-# thread's database connection must be closed) from those of a caller's thread (run_now).
 
 
 def start_thread(target: Callable[[], None], name: str) -> Handle:

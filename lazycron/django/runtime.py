@@ -15,8 +15,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections, connections
 
+from .._context import in_short_lived_thread
 from .._log import logger
-from .._threads import in_short_lived_thread
 from ..errors import LazyCronError
 from ..jobs import Job, default_registry
 from ..scheduler import Scheduler
