@@ -13,6 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from lazycron.backends import default_state_dir
 from lazycron.django import runtime
 
 from .helpers import REPO
@@ -77,7 +78,7 @@ def test_tick_records_first_sight_and_runs_nothing() -> None:
 
 
 def test_the_default_state_dir_does_not_depend_on_the_working_directory(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A crontab runs `manage.py lazycron tick` from $HOME; the server runs from the
     # project. Without STATE_DIR both must still find the same state.
@@ -102,7 +103,12 @@ def test_the_default_state_dir_does_not_depend_on_the_working_directory(
         assert result.returncode == 0, result.stderr
         seen.add(json.loads(result.stdout)["state_dir"])
     (state_dir,) = seen
-    assert state_dir.startswith(str(tmp_path / "xdg" / "lazycron" / f"{REPO.name}-"))
+    # keyed by the project (the directory holding the settings package), under XDG; the
+    # directory's name is slugged, so a checkout in "tmp.x1y2" is named "tmp_x1y2-<hash>"
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("LAZYCRON_STATE_DIR", raising=False)
+    assert state_dir == str(default_state_dir(str(REPO)))
+    assert Path(state_dir).parent == tmp_path / "xdg" / "lazycron"
 
 
 @pytest.mark.parametrize("command", [["tick"], ["run", "testapp.nightly"]])
